@@ -1,0 +1,214 @@
+"""The embedded source database: a real PostgreSQL with logical replication, owned by the project.
+
+It stands in for the RDS PostgreSQL that DMS reads on AWS.  The cluster lives
+in `<state>/pg/data`, listens on a free loopback port only, authenticates with
+a generated password (kept in a 0600 file, never in code) and runs with
+`wal_level=logical` so the CDC reader can use a replication slot.
+
+PostgreSQL refuses to run as root; when we are root (CI, containers) the
+server runs as the unprivileged `postgres` account if the system has one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from edp.settings import ConfigError, local_paths
+
+DATABASE = "shop"
+USER = "edp"
+
+
+@dataclass(frozen=True)
+class Connection:
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str
+
+    def dsn(self, **extra: str) -> str:
+        parts = dict(host=self.host, port=str(self.port), dbname=self.dbname, user=self.user, password=self.password)
+        parts.update(extra)
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+
+def find_bindir() -> Path:
+    """Locate initdb/pg_ctl: EDP_PG_BINDIR, then pg_config, then Debian's layout, then PATH."""
+    candidates: list[Path] = []
+    if os.environ.get("EDP_PG_BINDIR"):
+        candidates.append(Path(os.environ["EDP_PG_BINDIR"]))
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    candidates.extend(debian)
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    for cand in candidates:
+        if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
+            return cand
+    raise ConfigError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: install them "
+        "(Debian: apt-get install postgresql; macOS: brew install postgresql@16) "
+        "or set EDP_PG_BINDIR to their folder"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EmbeddedPostgres:
+    """Start, stop and describe the project's PostgreSQL cluster."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = root or local_paths().pg
+        self.data = self.root / "data"
+        self.conn_file = self.root / "connection.json"
+        self.log_file = self.root / "server.log"
+
+    # -- running as an unprivileged account when we are root -------------------------
+    def _run_as(self) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        import pwd
+
+        for name in ("postgres", "nobody"):
+            try:
+                pwd.getpwnam(name)
+                return name
+            except KeyError:
+                continue
+        raise ConfigError("running as root and no 'postgres' account exists to run the server as")
+
+    def _cmd(self, argv: list[str]) -> list[str]:
+        user = self._run_as()
+        return ["runuser", "-u", user, "--", *argv] if user else argv
+
+    def _chown(self, path: Path) -> None:
+        user = self._run_as()
+        if user:
+            shutil.chown(path, user=user)
+
+    # -- lifecycle -------------------------------------------------------------------
+    def is_initialised(self) -> bool:
+        return (self.data / "PG_VERSION").exists() and self.conn_file.exists()
+
+    def connection(self) -> Connection:
+        if not self.conn_file.exists():
+            raise ConfigError(f"no embedded PostgreSQL at {self.root}: run `edp pg start` first")
+        return Connection(**json.loads(self.conn_file.read_text()))
+
+    def is_running(self) -> bool:
+        if not (self.data / "postmaster.pid").exists():
+            return False
+        result = subprocess.run(self._cmd([str(find_bindir() / "pg_ctl"), "-D", str(self.data), "status"]), capture_output=True)
+        return result.returncode == 0
+
+    def start(self) -> Connection:
+        bindir = find_bindir()
+        if not self.is_initialised():
+            self._initdb(bindir)
+        conn = self.connection()
+        if self.is_running():
+            return conn
+        port = conn.port if _port_free(conn.port) else _free_port()
+        if port != conn.port:
+            conn = Connection(**{**conn.__dict__, "port": port})
+            self._write_connection(conn)
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+            "-c wal_level=logical -c max_replication_slots=8 -c max_wal_senders=8 "
+            "-c fsync=on -c synchronous_commit=on"
+        )
+        self.log_file.touch()
+        self._chown(self.log_file)
+        subprocess.run(
+            self._cmd([str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"]),
+            check=True,
+            capture_output=True,
+        )
+        self._wait_ready(conn)
+        return conn
+
+    def stop(self) -> None:
+        if self.is_running():
+            subprocess.run(
+                self._cmd([str(find_bindir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+                check=True,
+                capture_output=True,
+            )
+
+    def _initdb(self, bindir: Path) -> None:
+        if self.data.exists() and any(self.data.iterdir()):
+            raise ConfigError(f"{self.data} exists but holds no complete cluster; move it aside to re-create it")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(exist_ok=True)
+        os.chmod(self.data, 0o700)
+        self._chown(self.data)
+        password = secrets.token_urlsafe(24)
+        pwfile = self.root / ".pwfile"
+        pwfile.write_text(password + "\n")
+        os.chmod(pwfile, 0o600)
+        self._chown(pwfile)
+        try:
+            subprocess.run(
+                self._cmd([str(bindir / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={pwfile}",
+                           "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"]),
+                check=True,
+                capture_output=True,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        conn = Connection(host="127.0.0.1", port=_free_port(), dbname=DATABASE, user=USER, password=password)
+        self._write_connection(conn)
+        self.start()
+        import psycopg2
+
+        admin = psycopg2.connect(conn.dsn(dbname="postgres"))
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {DATABASE}")
+        admin.close()
+
+    def _write_connection(self, conn: Connection) -> None:
+        tmp = self.conn_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(conn.__dict__))
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.conn_file)
+
+    def _wait_ready(self, conn: Connection, timeout: float = 30) -> None:
+        import psycopg2
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(conn.dsn(dbname="postgres"), connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"PostgreSQL did not accept connections; see {self.log_file}") from None
+                time.sleep(0.2)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

@@ -1,0 +1,278 @@
+"""The pipeline task list, loaded into a neutral graph that every renderer reads.
+
+The YAML task list is the single source of truth: the Airflow DAG, the Step
+Functions definition and the local runner are all rendered from the frozen
+objects built here, so they cannot disagree about tasks or edges.  Nothing in
+this module imports Airflow; loading is cheap enough to happen at DAG parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TASK_KINDS = ("cdc_ingest", "glue_job", "glue_crawler", "dbt", "artifacts")
+MAP_OVER = ("tables",)
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly")
+# (min, max) per cron field: minute hour day-of-month month day-of-week
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_NAMES = {3: "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC", 4: "SUN MON TUE WED THU FRI SAT"}
+
+
+class SpecError(ValueError):
+    """A task list that cannot be rendered; the message names file, task and problem."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: str
+    description: str
+    schedule: str | None
+    owner: str
+    tags: tuple[str, ...]
+    retries: int
+    retry_delay_seconds: int
+    timeout_minutes: int
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    primary_key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    kind: str
+    upstream: tuple[str, ...] = ()
+    map_over: str | None = None
+    retries: int = 2
+    timeout_minutes: int = 30
+    args: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: Path
+    pipeline: Pipeline
+    source_schema: str
+    sources: tuple[Source, ...]
+    tasks: tuple[Task, ...]
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sources)
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise SpecError(f"{self.path}: unknown source table {name!r}; known: {', '.join(self.table_names)}")
+
+    def task(self, task_id: str) -> Task:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise SpecError(f"{self.path}: no task {task_id!r}")
+
+    def edges(self) -> set[tuple[str, str]]:
+        """Dependency edges (upstream, downstream): what both renderers must reproduce."""
+        return {(u, t.id) for t in self.tasks for u in t.upstream}
+
+    def downstream(self, task_id: str) -> tuple[str, ...]:
+        return tuple(t.id for t in self.tasks if task_id in t.upstream)
+
+
+def default_spec_path() -> Path:
+    return Path(__file__).resolve().parents[2] / "dags" / "pipeline.yaml"
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Read and validate the task list; every failure raises SpecError naming file and task."""
+    path = Path(path) if path else default_spec_path()
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: task list file not found") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping with 'pipeline', 'sources' and 'tasks'")
+    unknown = set(raw) - {"pipeline", "sources", "tasks"}
+    if unknown:
+        raise SpecError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    pipeline = _pipeline(path, raw.get("pipeline"))
+    schema, sources = _sources(path, raw.get("sources"))
+    tasks = _tasks(path, raw.get("tasks"), pipeline)
+    spec = Spec(path=path, pipeline=pipeline, source_schema=schema, sources=sources, tasks=tasks)
+    topological_order(spec)  # raises on a cycle
+    return spec
+
+
+def _require(path: Path, where: str, mapping: Any, key: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(mapping, dict) or key not in mapping:
+        raise SpecError(f"{path}: {where}: missing required key {key!r}")
+    value = mapping[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise SpecError(f"{path}: {where}: {key!r} must be {_type_name(kind)}, got {value!r}")
+    return value
+
+
+def _optional_int(path: Path, where: str, mapping: dict, key: str, default: int, low: int, high: int) -> int:
+    value = mapping.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise SpecError(f"{path}: {where}: {key!r} must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({str: "a string", int: "an integer", list: "a list", dict: "a mapping"}.get(k, k.__name__) for k in kinds)
+
+
+def _pipeline(path: Path, raw: Any) -> Pipeline:
+    where = "pipeline"
+    pid = _require(path, where, raw, "id", str)
+    if not _ID.match(pid):
+        raise SpecError(f"{path}: {where}: id {pid!r} must be lowercase letters, digits and underscores")
+    schedule = raw.get("schedule")
+    if schedule is not None:
+        if not isinstance(schedule, str):
+            raise SpecError(f"{path}: {where}: schedule must be a cron string, a preset or null, got {schedule!r}")
+        problem = schedule_problem(schedule)
+        if problem:
+            raise SpecError(f"{path}: {where}: bad schedule {schedule!r}: {problem}")
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise SpecError(f"{path}: {where}: tags must be a list of non-empty strings")
+    return Pipeline(
+        id=pid,
+        description=str(raw.get("description", "")),
+        schedule=schedule,
+        owner=_require(path, where, raw, "owner", str),
+        tags=tuple(tags),
+        retries=_optional_int(path, where, raw, "retries", 2, 0, 10),
+        retry_delay_seconds=_optional_int(path, where, raw, "retry_delay_seconds", 60, 1, 3600),
+        timeout_minutes=_optional_int(path, where, raw, "timeout_minutes", 120, 1, 24 * 60),
+    )
+
+
+def schedule_problem(expr: str) -> str | None:
+    """Why a schedule is invalid, or None: a preset or a five-field cron expression."""
+    if expr.startswith("@"):
+        return None if expr in _SCHEDULE_PRESETS else f"unknown preset; use one of {', '.join(_SCHEDULE_PRESETS)}"
+    fields = expr.split()
+    if len(fields) != 5:
+        return f"cron needs 5 fields (minute hour day month weekday), got {len(fields)}"
+    for index, (text, (low, high)) in enumerate(zip(fields, _CRON_RANGES)):
+        names = _CRON_NAMES.get(index, "").split()
+        for part in text.split(","):
+            base, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) > 0):
+                return f"field {index + 1} ({text!r}): bad step {step!r}"
+            if base == "*":
+                continue
+            for bound in base.split("-", 1):
+                if bound.upper() in names:
+                    continue
+                if not bound.isdigit() or not low <= int(bound) <= high:
+                    return f"field {index + 1} ({text!r}): {bound!r} is outside {low}-{high}"
+    return None
+
+
+def _sources(path: Path, raw: Any) -> tuple[str, tuple[Source, ...]]:
+    where = "sources"
+    schema = _require(path, where, raw, "schema", str)
+    tables = _require(path, where, raw, "tables", dict)
+    if not tables:
+        raise SpecError(f"{path}: {where}: at least one table is required")
+    out = []
+    for name, props in tables.items():
+        if not isinstance(name, str) or not _ID.match(name):
+            raise SpecError(f"{path}: {where}: table name {name!r} must be lowercase letters, digits and underscores")
+        key = _require(path, f"{where}: table {name!r}", props, "primary_key", list)
+        if not key or not all(isinstance(k, str) and _ID.match(k) for k in key):
+            raise SpecError(f"{path}: {where}: table {name!r}: primary_key must list column names")
+        out.append(Source(name=name, primary_key=tuple(key)))
+    return schema, tuple(out)
+
+
+_TASK_KEYS = {"id", "kind", "upstream", "map_over", "retries", "timeout_minutes", "args"}
+
+
+def _tasks(path: Path, raw: Any, pipeline: Pipeline) -> tuple[Task, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise SpecError(f"{path}: tasks: expected a non-empty list of tasks")
+    seen: set[str] = set()
+    tasks = []
+    for index, item in enumerate(raw):
+        where = f"task #{index + 1}"
+        tid = _require(path, where, item, "id", str)
+        where = f"task {tid!r}"
+        if not _ID.match(tid):
+            raise SpecError(f"{path}: {where}: id must be lowercase letters, digits and underscores")
+        if tid in seen:
+            raise SpecError(f"{path}: {where}: duplicate task id")
+        seen.add(tid)
+        extra = set(item) - _TASK_KEYS
+        if extra:
+            raise SpecError(f"{path}: {where}: unknown key(s) {', '.join(sorted(extra))}")
+        kind = _require(path, where, item, "kind", str)
+        if kind not in TASK_KINDS:
+            raise SpecError(f"{path}: {where}: unknown task kind {kind!r}; known kinds: {', '.join(TASK_KINDS)}")
+        upstream = item.get("upstream", [])
+        if not isinstance(upstream, list) or not all(isinstance(u, str) for u in upstream):
+            raise SpecError(f"{path}: {where}: upstream must be a list of task ids")
+        map_over = item.get("map_over")
+        if map_over is not None and map_over not in MAP_OVER:
+            raise SpecError(f"{path}: {where}: map_over must be one of {', '.join(MAP_OVER)}, got {map_over!r}")
+        args = item.get("args", {})
+        if not isinstance(args, dict):
+            raise SpecError(f"{path}: {where}: args must be a mapping")
+        tasks.append(
+            Task(
+                id=tid,
+                kind=kind,
+                upstream=tuple(upstream),
+                map_over=map_over,
+                retries=_optional_int(path, where, item, "retries", pipeline.retries, 0, 10),
+                timeout_minutes=_optional_int(path, where, item, "timeout_minutes", 30, 1, pipeline.timeout_minutes),
+                args=args,
+            )
+        )
+    for task in tasks:
+        for up in task.upstream:
+            if up not in seen:
+                raise SpecError(f"{path}: task {task.id!r}: upstream {up!r} is not a task in this list")
+            if up == task.id:
+                raise SpecError(f"{path}: task {task.id!r}: depends on itself")
+    return tuple(tasks)
+
+
+def topological_order(spec: Spec) -> list[Task]:
+    """Tasks with every upstream first; a cycle raises SpecError naming its tasks."""
+    by_id = {t.id: t for t in spec.tasks}
+    order: list[Task] = []
+    state: dict[str, str] = {}
+
+    def visit(tid: str, trail: list[str]) -> None:
+        if state.get(tid) == "done":
+            return
+        if state.get(tid) == "active":
+            cycle = trail[trail.index(tid):] + [tid]
+            raise SpecError(f"{spec.path}: task {tid!r}: dependency cycle {' -> '.join(cycle)}")
+        state[tid] = "active"
+        for up in by_id[tid].upstream:
+            visit(up, trail + [tid])
+        state[tid] = "done"
+        order.append(by_id[tid])
+
+    for t in spec.tasks:
+        visit(t.id, [])
+    return order
