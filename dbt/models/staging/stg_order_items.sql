@@ -1,0 +1,12 @@
+with source as (
+    select * from {{ source('silver', 'order_items') }}
+)
+
+select
+    order_item_id,
+    order_id,
+    product_id,
+    quantity,
+    unit_price,
+    quantity * unit_price as line_amount
+from source
