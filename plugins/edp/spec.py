@@ -252,6 +252,13 @@ def _tasks(path: Path, raw: Any, pipeline: Pipeline) -> tuple[Task, ...]:
                 raise SpecError(f"{path}: task {task.id!r}: upstream {up!r} is not a task in this list")
             if up == task.id:
                 raise SpecError(f"{path}: task {task.id!r}: depends on itself")
+    by_id = {t.id: t for t in tasks}
+    for task in tasks:
+        if task.map_over and (not task.upstream or by_id[task.upstream[0]].map_over):
+            raise SpecError(
+                f"{path}: task {task.id!r}: a task mapped over {task.map_over} needs a first upstream that is not "
+                "mapped; it supplies the run's list"
+            )
     return tuple(tasks)
 
 

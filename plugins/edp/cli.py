@@ -1,0 +1,281 @@
+"""The `edp` command: the local platform's front door.
+
+    edp demo                 seed, run the pipeline, apply a change batch, run it again, print the report
+    edp pg start|stop|status  the embedded source PostgreSQL
+    edp seed / edp simulate   load the source / apply a batch of inserts, updates and deletes
+    edp run                  one pipeline run through Airflow (dag.test) on the local target
+    edp cdc reset            drop the replication slot (the next run takes a fresh full load)
+    edp sfn render|check     write / verify the Step Functions definition rendered from the task list
+    edp spec validate        load and validate a task list file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from edp.settings import REPO_ROOT, ConfigError, local_paths
+from edp.spec import SpecError, load_spec
+
+SFN_DIR = REPO_ROOT / "terraform" / "modules" / "step_functions"
+
+
+def _say(message: str) -> None:
+    print(f"[edp {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _source_connection():
+    import psycopg2
+
+    from edp.local.postgres import EmbeddedPostgres
+
+    return psycopg2.connect(EmbeddedPostgres(local_paths().pg).start().dsn())
+
+
+def cmd_pg(args) -> int:
+    from edp.local.postgres import EmbeddedPostgres
+
+    pg = EmbeddedPostgres(local_paths().pg)
+    if args.action == "start":
+        conn = pg.start()
+        _say(f"PostgreSQL running on {conn.host}:{conn.port}, database {conn.dbname} (credentials in {pg.conn_file})")
+    elif args.action == "stop":
+        pg.stop()
+        _say("PostgreSQL stopped")
+    else:
+        running = pg.is_initialised() and pg.is_running()
+        _say(f"PostgreSQL {'running on port ' + str(pg.connection().port) if running else 'not running'}")
+        return 0 if running else 3
+    return 0
+
+
+def cmd_seed(args) -> int:
+    from edp.local import source_db
+
+    conn = _source_connection()
+    try:
+        counts = source_db.seed(conn, source_db.SeedSize.scaled(args.customers), rng_seed=args.seed)
+    finally:
+        conn.close()
+    _say("seeded source: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from edp.local import source_db
+
+    conn = _source_connection()
+    try:
+        result = source_db.simulate(conn, args.inserts, args.updates, args.deletes, rng_seed=args.seed)
+    finally:
+        conn.close()
+    _say(f"applied change batch: {result.inserts} rows inserted, {result.updates} updated, {result.deletes} deleted")
+    return 0
+
+
+def _run_pipeline(tables: list[str] | None, full_refresh: bool, label: str) -> int:
+    from edp.local.airflow_run import run_dag
+
+    spec = load_spec()
+    conf = {"target": "local", "tables": tables or list(spec.table_names), "full_refresh": full_refresh}
+    log_file = local_paths().root / "logs" / f"{label}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    _say(f"running {spec.pipeline.id} through Airflow (dag.test) with {json.dumps(conf)}; log: {log_file}")
+    started = time.monotonic()
+    with _progress(log_file):
+        code = run_dag(spec.pipeline.id, conf, log_file=log_file)
+    _say(f"pipeline {'succeeded' if code == 0 else 'FAILED'} in {time.monotonic() - started:.1f}s")
+    if code != 0:
+        _say(f"see {log_file} for the failing task's log")
+    return code
+
+
+class _progress:
+    """Echo each task's start and finish from the Airflow log while the run goes on."""
+
+    def __init__(self, log_file: Path):
+        self.log_file = log_file
+
+    def __enter__(self):
+        import threading
+
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+        self.thread.start()
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=2)
+
+    def _follow(self) -> None:
+        position = 0
+        while True:
+            stopping = self.stop.wait(0.5)
+            if self.log_file.exists():
+                with open(self.log_file, errors="replace") as fh:
+                    fh.seek(position)
+                    for line in fh:
+                        if "edp: " in line and (" finished: " in line or " on target " in line):
+                            _say("  " + line.split("edp: ", 1)[1].split(" [edp.runtime]")[0].strip())
+                        elif "Task failed with exception" in line:
+                            _say("  a task failed; Airflow retries it (details in the log)")
+                    position = fh.tell()
+            if stopping:
+                return
+
+
+def cmd_run(args) -> int:
+    tables = [t for t in args.tables.split(",") if t] if args.tables else None
+    return _run_pipeline(tables, args.full_refresh, "run")
+
+
+def cmd_demo(args) -> int:
+    from edp.local import source_db
+
+    started = time.monotonic()
+    _say(f"state folder: {local_paths().root}")
+    conn = _source_connection()
+    try:
+        if source_db.is_seeded(conn):
+            _say("source database already seeded; continuing from its current state")
+        else:
+            counts = source_db.seed(conn, source_db.SeedSize.scaled(args.customers), rng_seed=args.seed)
+            _say("seeded source: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    finally:
+        conn.close()
+    _say("run 1 of 2: full load (or catch-up) through the whole pipeline")
+    if _run_pipeline(None, False, "demo-run1") != 0:
+        return 1
+    conn = _source_connection()
+    try:
+        batch = source_db.simulate(conn, args.inserts, args.updates, args.deletes, rng_seed=args.seed + 1)
+    finally:
+        conn.close()
+    _say(f"simulator batch: {batch.inserts} inserted, {batch.updates} updated, {batch.deletes} deleted rows")
+    _say("run 2 of 2: incremental CDC through the whole pipeline")
+    if _run_pipeline(None, False, "demo-run2") != 0:
+        return 1
+    latest = (local_paths().artifacts / "latest").read_text().strip()
+    _say(f"done in {time.monotonic() - started:.0f}s")
+    _say(f"run report: {Path(latest) / 'report.html'}")
+    _say(f"dbt docs:   {Path(latest) / 'docs' / 'index.html'}")
+    return 0
+
+
+def cmd_cdc(args) -> int:
+    from edp.local.cdc import LocalDms
+    from edp.local.postgres import EmbeddedPostgres
+    from edp.local.source_db import PUBLICATION
+
+    spec = load_spec()
+    paths = local_paths()
+    dms = LocalDms(EmbeddedPostgres(paths.pg).start(), paths.bronze, spec.source_schema, spec.table_names, PUBLICATION)
+    dropped = dms.drop_slot()
+    _say("replication slot dropped; the next run takes a fresh full load" if dropped else "no replication slot to drop")
+    return 0
+
+
+def cmd_sfn(args) -> int:
+    from edp import asl
+
+    spec = load_spec(args.spec)
+    folder = Path(args.out) if args.out else SFN_DIR
+    if args.action == "render":
+        for path in asl.write_asl(spec, folder):
+            _say(f"wrote {path}")
+        return 0
+    stale = asl.stale_files(spec, folder)
+    if stale:
+        _say(f"out of date in {folder}: {', '.join(stale)}; run `edp sfn render`")
+        return 1
+    _say(f"{folder} matches {spec.path}")
+    return 0
+
+
+def cmd_spec(args) -> int:
+    spec = load_spec(args.path)
+    _say(f"{spec.path}: {len(spec.tasks)} tasks, {len(spec.sources)} source tables, schedule {spec.pipeline.schedule}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="the local end-to-end pipeline: seed, run, change, run again")
+    p.add_argument("--customers", type=_positive, default=200, help="source size in customers (default 200)")
+    _batch_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("pg", help="the embedded source PostgreSQL")
+    p.add_argument("action", choices=("start", "stop", "status"))
+    p.set_defaults(func=cmd_pg)
+
+    p = sub.add_parser("seed", help="create the shop schema and load starting data")
+    p.add_argument("--customers", type=_positive, default=200)
+    p.add_argument("--seed", type=int, default=7, help="random seed")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("simulate", help="apply one batch of inserts, updates and deletes to the source")
+    _batch_args(p)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="one pipeline run through Airflow on the local target")
+    p.add_argument("--tables", help="comma-separated source tables (default: all)")
+    p.add_argument("--full-refresh", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("cdc", help="the local CDC replication slot")
+    p.add_argument("action", choices=("reset",))
+    p.set_defaults(func=cmd_cdc)
+
+    p = sub.add_parser("sfn", help="the Step Functions definition rendered from the task list")
+    p.add_argument("action", choices=("render", "check"))
+    p.add_argument("--spec", help="task list file (default dags/pipeline.yaml)")
+    p.add_argument("--out", help=f"output folder (default {SFN_DIR.relative_to(REPO_ROOT)})")
+    p.set_defaults(func=cmd_sfn)
+
+    p = sub.add_parser("spec", help="the pipeline task list")
+    p.add_argument("action", choices=("validate",))
+    p.add_argument("path", nargs="?")
+    p.set_defaults(func=cmd_spec)
+    return parser
+
+
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inserts", type=_non_negative, default=60)
+    p.add_argument("--updates", type=_non_negative, default=40)
+    p.add_argument("--deletes", type=_non_negative, default=15)
+    p.add_argument("--seed", type=int, default=7, help="random seed")
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SpecError, ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"edp: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

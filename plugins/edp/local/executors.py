@@ -1,0 +1,64 @@
+"""The local target: each task kind executed by a real engine on this machine.
+
+cdc_ingest   -> logical replication from the embedded PostgreSQL into DMS-format Bronze
+glue_job     -> the same glue_scripts/*.py under local PySpark
+glue_crawler -> the DuckDB catalog refreshed from Silver parquet schemas
+dbt          -> the dbt CLI on DuckDB, reading Silver through that catalog
+artifacts    -> dbt artifacts, docs and a run report in a per-run folder
+"""
+
+from __future__ import annotations
+
+import time
+
+from edp.local import catalog, dbt_cli, glue, publish
+from edp.local.cdc import LocalDms
+from edp.local.postgres import EmbeddedPostgres
+from edp.local.source_db import PUBLICATION
+from edp.runtime import RunContext
+from edp.settings import local_paths
+from edp.spec import Task
+
+
+def cdc_ingest(task: Task, run: RunContext) -> dict:
+    """Replicates every source table (one slot serves all); `tables` narrows only what is merged after."""
+    started = time.monotonic()
+    paths = local_paths()
+    pg = EmbeddedPostgres(paths.pg)
+    dms = LocalDms(pg.start(), paths.bronze, run.spec.source_schema, run.spec.table_names, PUBLICATION)
+    if run.full_refresh:
+        dms.drop_slot()  # the next run archives Bronze and takes a fresh full load
+    result = dms.run()
+    return {"mode": result.mode, "rows": result.rows, "files": len(result.files), "end_lsn": result.end_lsn,
+            "seconds": round(time.monotonic() - started, 3)}
+
+
+def glue_job(task: Task, run: RunContext, table: str) -> dict:
+    paths = local_paths()
+    source = run.spec.source(table)
+    arguments = {
+        "JOB_NAME": f"{run.spec.pipeline.id}_{task.id}",
+        "bronze_path": paths.bronze.as_uri(),
+        "silver_path": paths.silver.as_uri(),
+        "schema": run.spec.source_schema,
+        "table": table,
+        "primary_key": ",".join(source.primary_key),
+    }
+    return glue.run_script(task.args["script"], arguments)
+
+
+def glue_crawler(task: Task, run: RunContext) -> dict:
+    paths = local_paths()
+    layer = task.args.get("layer", "silver")
+    root = {"silver": paths.silver}.get(layer)
+    if root is None:
+        raise ValueError(f"task {task.id!r}: the local crawler catalogs the silver layer, not {layer!r}")
+    return catalog.crawl(root, paths.catalog, layer, run.spec.table_names)
+
+
+def dbt(task: Task, run: RunContext) -> dict:
+    return dbt_cli.build(task.args.get("command", "build"), full_refresh=run.full_refresh)
+
+
+def artifacts(task: Task, run: RunContext, upstream_metrics: dict) -> dict:
+    return publish.publish_run(run, upstream_metrics)

@@ -1,0 +1,62 @@
+"""The run report: one self-contained HTML page (inline SVG charts, no scripts) per pipeline run.
+
+It answers the two questions asked after every nightly run: did the data
+arrive at every layer (rows per layer and table), and where did the time go
+(duration per task).  Target-agnostic: it renders whatever numbers it is given.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+_COLORS = {"bronze": "#b07a3b", "silver": "#8c96a3", "gold": "#c9a227", "task": "#3b6fb0"}
+
+
+def bar_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG; `bars` are (label, value, colour)."""
+    width, label_w, row_h = 720, 260, 24
+    top = 30
+    height = top + row_h * max(1, len(bars)) + 10
+    peak = max((v for _, v, _ in bars), default=0) or 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}">',
+             f'<text x="0" y="18" font-weight="bold" font-size="14">{escape(title)}</text>']
+    for i, (label, value, color) in enumerate(bars):
+        y = top + i * row_h
+        w = (width - label_w - 90) * value / peak
+        shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+        parts += [
+            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="12">{escape(label)}</text>',
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{color}"><title>{escape(label)}: '
+            f'{shown}{unit}</title></rect>',
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12">{shown}{escape(unit)}</text>',
+        ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render(run_id: str, target: str, layers: dict[str, dict[str, int]], durations: dict[str, float],
+           links: dict[str, str], details: dict) -> str:
+    layer_bars = [(f"{layer} · {table}", rows, _COLORS.get(layer, "#666"))
+                  for layer, tables in layers.items() for table, rows in tables.items()]
+    totals = {layer: sum(tables.values()) for layer, tables in layers.items()}
+    total_rows = "".join(f"<tr><td>{escape(k)}</td><td>{v:,}</td></tr>" for k, v in totals.items())
+    task_bars = [(task, seconds, _COLORS["task"]) for task, seconds in durations.items()]
+    link_items = "".join(f'<li><a href="{escape(href)}">{escape(name)}</a></li>' for name, href in links.items())
+    detail_rows = "".join(f"<tr><td>{escape(k)}</td><td><code>{escape(str(v))}</code></td></tr>" for k, v in details.items())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>EDP run {escape(run_id)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}table{{border-collapse:collapse}}
+td{{border-bottom:1px solid #ddd;padding:.2rem .8rem}}code{{font-size:.85em}}</style></head>
+<body>
+<h1>EDP pipeline run</h1>
+<p>Run <code>{escape(run_id)}</code> on target <b>{escape(target)}</b>.</p>
+<h2>Rows per layer</h2>
+<table>{total_rows}</table>
+{bar_chart("Rows per layer and table", layer_bars)}
+<h2>Task durations</h2>
+{bar_chart("Task duration", task_bars, " s")}
+<h2>Artifacts</h2><ul>{link_items}</ul>
+<h2>Details</h2><table>{detail_rows}</table>
+</body></html>
+"""
