@@ -1,0 +1,72 @@
+"""Shared fixtures: isolated state folders, a real embedded PostgreSQL, one local Spark session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+# Airflow reads its configuration at import: point it at a private home before any test imports it.
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".edp" / "airflow-tests"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from edp.settings import REPO_ROOT, LocalPaths, local_paths
+from edp.spec import load_spec
+
+
+@contextmanager
+def isolated_home(name: str):
+    """A state folder of its own under .edp/tests (PostgreSQL, when root runs it as `postgres`,
+    must be able to reach it, which rules out pytest's private tmp dirs)."""
+    root = REPO_ROOT / ".edp" / "tests" / f"{name}-{uuid.uuid4().hex[:8]}"
+    root.mkdir(parents=True)
+    previous = os.environ.get("EDP_HOME")
+    os.environ["EDP_HOME"] = str(root)
+    try:
+        yield local_paths()
+    finally:
+        from edp.local.postgres import EmbeddedPostgres
+
+        pg = EmbeddedPostgres(root / "pg")
+        if pg.is_initialised():
+            pg.stop()
+        if previous is None:
+            os.environ.pop("EDP_HOME", None)
+        else:
+            os.environ["EDP_HOME"] = previous
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spec():
+    return load_spec()
+
+
+@pytest.fixture(scope="module")
+def pg_home():
+    """A started, empty embedded PostgreSQL in its own state folder (one per test module)."""
+    from edp.local.postgres import EmbeddedPostgres
+
+    with isolated_home("pg") as paths:
+        conn = EmbeddedPostgres(paths.pg).start()
+        yield paths, conn
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from edp.local.glue import spark_session
+
+    return spark_session()
+
+
+def source_connection(conn):
+    import psycopg2
+
+    return psycopg2.connect(conn.dsn())
+
+
+__all__ = ["isolated_home", "source_connection", "LocalPaths", "Path"]
