@@ -41,6 +41,6 @@ select
     per_customer.first_order_date,
     per_customer.last_order_date,
     coalesce(per_customer.lifetime_revenue, 0) as lifetime_revenue,
-    round(per_customer.lifetime_revenue / per_customer.order_count, 2) as avg_order_value
+    {{ money_average("per_customer.lifetime_revenue", "per_customer.order_count") }} as avg_order_value
 from customers
 left join per_customer on per_customer.customer_id = customers.customer_id
