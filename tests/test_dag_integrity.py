@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from edp import asl
 from edp.dag_factory import dag_edges
 from edp.settings import REPO_ROOT
@@ -102,7 +101,7 @@ def test_dag_file_imports_in_well_under_a_second(path):
     """Measured in a fresh interpreter with Airflow's SDK already imported: the file's own cost."""
     code = (
         "import time, runpy, airflow.sdk, edp.dag_factory\n"
-        "t = time.perf_counter(); runpy.run_path(%r); print(time.perf_counter() - t)" % str(path)
+        f"t = time.perf_counter(); runpy.run_path({str(path)!r}); print(time.perf_counter() - t)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds = float(out.stdout.strip().splitlines()[-1])

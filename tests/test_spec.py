@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from edp.spec import SpecError, load_spec, schedule_problem, topological_order
 
 VALID = """

@@ -252,7 +252,7 @@ def render_asl(spec: Spec) -> dict[str, Any]:
 
 def _require_chain(spec: Spec, order: list[Task]) -> None:
     """This renderer emits a sequence; a fan-out would need Parallel states, so refuse it loudly."""
-    for prev, task in zip(order, order[1:]):
+    for prev, task in zip(order, order[1:], strict=False):
         if task.upstream != (prev.id,):
             raise ValueError(
                 f"{spec.path}: task {task.id!r}: the ASL renderer supports a linear chain; "

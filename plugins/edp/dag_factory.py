@@ -8,11 +8,11 @@ function, `_wire`, from the same `Spec.edges()` the ASL renderer reads.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from edp.spec import Spec, Task, topological_order
 
-START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def params_schema(spec: Spec, default_target: str, targets: tuple[str, ...]) -> dict:

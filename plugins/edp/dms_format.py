@@ -16,10 +16,11 @@ asserts its defaults equal the constants here.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -79,7 +80,7 @@ def from_text(text: str | None, type_oid: int) -> Any:
 def format_timestamp(moment: datetime) -> str:
     """DMS's TimestampColumnName format, always in UTC."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
@@ -97,7 +98,7 @@ def load_file_name(number: int) -> str:
 
 
 def cdc_file_name(moment: datetime) -> str:
-    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
     return moment.strftime("%Y%m%d-%H%M%S") + f"{moment.microsecond // 1000:03d}.parquet"
 
 

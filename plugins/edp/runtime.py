@@ -13,7 +13,7 @@ import importlib
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -62,7 +62,7 @@ def run_context(spec: Spec, run_id: str, params: dict[str, Any]) -> RunContext:
     return RunContext(spec=spec, run_id=run_id, target=target, tables=ordered, full_refresh=full_refresh)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _executor(target: str) -> ModuleType:
     return importlib.import_module(EXECUTORS[target])
 

@@ -170,7 +170,7 @@ def schedule_problem(expr: str) -> str | None:
     fields = expr.split()
     if len(fields) != 5:
         return f"cron needs 5 fields (minute hour day month weekday), got {len(fields)}"
-    for index, (text, (low, high)) in enumerate(zip(fields, _CRON_RANGES)):
+    for index, (text, (low, high)) in enumerate(zip(fields, _CRON_RANGES, strict=True)):
         names = _CRON_NAMES.get(index, "").split()
         for part in text.split(","):
             base, _, step = part.partition("/")
@@ -209,57 +209,60 @@ _TASK_KEYS = {"id", "kind", "upstream", "map_over", "retries", "timeout_minutes"
 def _tasks(path: Path, raw: Any, pipeline: Pipeline) -> tuple[Task, ...]:
     if not isinstance(raw, list) or not raw:
         raise SpecError(f"{path}: tasks: expected a non-empty list of tasks")
-    seen: set[str] = set()
-    tasks = []
+    tasks: list[Task] = []
     for index, item in enumerate(raw):
-        where = f"task #{index + 1}"
-        tid = _require(path, where, item, "id", str)
-        where = f"task {tid!r}"
-        if not _ID.match(tid):
-            raise SpecError(f"{path}: {where}: id must be lowercase letters, digits and underscores")
-        if tid in seen:
-            raise SpecError(f"{path}: {where}: duplicate task id")
-        seen.add(tid)
-        extra = set(item) - _TASK_KEYS
-        if extra:
-            raise SpecError(f"{path}: {where}: unknown key(s) {', '.join(sorted(extra))}")
-        kind = _require(path, where, item, "kind", str)
-        if kind not in TASK_KINDS:
-            raise SpecError(f"{path}: {where}: unknown task kind {kind!r}; known kinds: {', '.join(TASK_KINDS)}")
-        upstream = item.get("upstream", [])
-        if not isinstance(upstream, list) or not all(isinstance(u, str) for u in upstream):
-            raise SpecError(f"{path}: {where}: upstream must be a list of task ids")
-        map_over = item.get("map_over")
-        if map_over is not None and map_over not in MAP_OVER:
-            raise SpecError(f"{path}: {where}: map_over must be one of {', '.join(MAP_OVER)}, got {map_over!r}")
-        args = item.get("args", {})
-        if not isinstance(args, dict):
-            raise SpecError(f"{path}: {where}: args must be a mapping")
-        tasks.append(
-            Task(
-                id=tid,
-                kind=kind,
-                upstream=tuple(upstream),
-                map_over=map_over,
-                retries=_optional_int(path, where, item, "retries", pipeline.retries, 0, 10),
-                timeout_minutes=_optional_int(path, where, item, "timeout_minutes", 30, 1, pipeline.timeout_minutes),
-                args=args,
-            )
-        )
+        task = _task(path, index, item, pipeline)
+        if any(t.id == task.id for t in tasks):
+            raise SpecError(f"{path}: task {task.id!r}: duplicate task id")
+        tasks.append(task)
+    _check_references(path, tasks)
+    return tuple(tasks)
+
+
+def _task(path: Path, index: int, item: Any, pipeline: Pipeline) -> Task:
+    tid = _require(path, f"task #{index + 1}", item, "id", str)
+    where = f"task {tid!r}"
+    if not _ID.match(tid):
+        raise SpecError(f"{path}: {where}: id must be lowercase letters, digits and underscores")
+    extra = set(item) - _TASK_KEYS
+    if extra:
+        raise SpecError(f"{path}: {where}: unknown key(s) {', '.join(sorted(extra))}")
+    kind = _require(path, where, item, "kind", str)
+    if kind not in TASK_KINDS:
+        raise SpecError(f"{path}: {where}: unknown task kind {kind!r}; known kinds: {', '.join(TASK_KINDS)}")
+    upstream = item.get("upstream", [])
+    if not isinstance(upstream, list) or not all(isinstance(u, str) for u in upstream):
+        raise SpecError(f"{path}: {where}: upstream must be a list of task ids")
+    map_over = item.get("map_over")
+    if map_over is not None and map_over not in MAP_OVER:
+        raise SpecError(f"{path}: {where}: map_over must be one of {', '.join(MAP_OVER)}, got {map_over!r}")
+    args = item.get("args", {})
+    if not isinstance(args, dict):
+        raise SpecError(f"{path}: {where}: args must be a mapping")
+    return Task(
+        id=tid,
+        kind=kind,
+        upstream=tuple(upstream),
+        map_over=map_over,
+        retries=_optional_int(path, where, item, "retries", pipeline.retries, 0, 10),
+        timeout_minutes=_optional_int(path, where, item, "timeout_minutes", 30, 1, pipeline.timeout_minutes),
+        args=args,
+    )
+
+
+def _check_references(path: Path, tasks: list[Task]) -> None:
+    by_id = {t.id: t for t in tasks}
     for task in tasks:
         for up in task.upstream:
-            if up not in seen:
+            if up not in by_id:
                 raise SpecError(f"{path}: task {task.id!r}: upstream {up!r} is not a task in this list")
             if up == task.id:
                 raise SpecError(f"{path}: task {task.id!r}: depends on itself")
-    by_id = {t.id: t for t in tasks}
-    for task in tasks:
         if task.map_over and (not task.upstream or by_id[task.upstream[0]].map_over):
             raise SpecError(
                 f"{path}: task {task.id!r}: a task mapped over {task.map_over} needs a first upstream that is not "
                 "mapped; it supplies the run's list"
             )
-    return tuple(tasks)
 
 
 def topological_order(spec: Spec) -> list[Task]:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from edp import dms_format as dms
 from edp.local import source_db
 from edp.local.cdc import LocalDms
 from edp.local.pgoutput import DecodeError
+
 from tests.conftest import source_connection
 
 KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id", "order_items": "order_item_id"}
@@ -153,9 +154,9 @@ def test_value_conversion_and_names():
     assert dms.arrow_type(1700, (10 << 16 | 2) + 4) == pa.decimal128(10, 2)
     assert dms.arrow_type(1700, -1) == pa.string()
     assert dms.load_file_name(3) == "LOAD00000003.parquet"
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    moment = datetime(2026, 11, 23, 2, 0, 0, 123456, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 23, 2, 0, 0, 123456, tzinfo=UTC)
     assert dms.cdc_file_name(moment) == "20261123-020000123.parquet"
     assert dms.format_timestamp(moment) == "2026-11-23 02:00:00.123456"
     assert dms.change_seq(0x10, 2) < dms.change_seq(0x10, 10) < dms.change_seq(0x11, 0)

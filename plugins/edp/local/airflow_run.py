@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edp.settings import dags_dir, local_paths, REPO_ROOT
+from edp.settings import REPO_ROOT, dags_dir, local_paths
 
 
 def airflow_env() -> dict[str, str]:

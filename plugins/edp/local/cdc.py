@@ -24,7 +24,7 @@ import logging
 import shutil
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edp import dms_format as dms
@@ -123,7 +123,7 @@ class LocalDms:
                 rcur.execute(f"CREATE_REPLICATION_SLOT {self.slot} LOGICAL pgoutput EXPORT_SNAPSHOT")
                 _, consistent_point, snapshot, _ = rcur.fetchone()
             result = IngestResult(mode="full_load", end_lsn=consistent_point)
-            transfer_ts = dms.format_timestamp(datetime.now(timezone.utc))
+            transfer_ts = dms.format_timestamp(datetime.now(UTC))
             with self._connect() as snap:
                 snap.autocommit = True  # the explicit BEGIN below sets isolation and snapshot
                 with snap.cursor() as cur:
@@ -135,7 +135,7 @@ class LocalDms:
                         schema = dms.bronze_schema([(n, dms.arrow_type(o, m)) for n, o, m in columns], cdc=False)
                         cur.execute(f'SELECT * FROM "{self.schema}"."{table}"')
                         names = [d[0] for d in cur.description]
-                        rows = [dict(zip(names, r), **{dms.TIMESTAMP_COLUMN: transfer_ts}) for r in cur.fetchall()]
+                        rows = [dict(zip(names, r, strict=True), **{dms.TIMESTAMP_COLUMN: transfer_ts}) for r in cur.fetchall()]
                         rel = self._rel(table, dms.load_file_name(1))
                         dms.write_in_progress(dms.build_table(schema, rows), self.bronze / rel)
                         result.files.append(rel)
@@ -161,7 +161,7 @@ class LocalDms:
         result = IngestResult(mode="cdc", end_lsn=upto)
         per_table = self._rows_by_table(transactions)
         if per_table:
-            moment = datetime.now(timezone.utc)
+            moment = datetime.now(UTC)
             for table, (schema, rows) in per_table.items():
                 rel = self._rel(table, self._cdc_name(table, moment))
                 dms.write_in_progress(dms.build_table(schema, rows), self.bronze / rel)
@@ -195,7 +195,7 @@ class LocalDms:
         self.journal.mkdir(parents=True, exist_ok=True)
         final = self.journal / f"{lsn_to_int(entry['end_lsn']):016X}-{entry['kind']}.json"
         tmp = final.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**entry, "committed_at": datetime.now(timezone.utc).isoformat()}, indent=1))
+        tmp.write_text(json.dumps({**entry, "committed_at": datetime.now(UTC).isoformat()}, indent=1))
         dms.fsync_path(tmp)
         tmp.replace(final)
         dms.fsync_path(self.journal)
@@ -225,7 +225,7 @@ class LocalDms:
         old = [self.bronze / self.schema, self.journal]
         if not any(p.exists() for p in old):
             return
-        dest = self.bronze / ARCHIVE / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        dest = self.bronze / ARCHIVE / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         dest.mkdir(parents=True)
         for path in old:
             if path.exists():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import ModuleType
 
 from edp.settings import ConfigError, glue_scripts_dir
@@ -32,7 +32,7 @@ def spark_session():
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_script(name: str) -> ModuleType:
     path = glue_scripts_dir() / name
     if not path.is_file():

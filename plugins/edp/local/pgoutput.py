@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -96,59 +96,68 @@ class Decoder:
 
     def feed(self, data: bytes) -> Transaction | None:
         r = _Reader(bytes(data))
-        kind = r.byte()
-        if kind == "B":
-            r.take(">q")  # final lsn
-            commit_time = pg_time(r.take(">q"))
-            self.current = Transaction(xid=r.take(">I"), commit_time=commit_time)
-        elif kind == "C":
-            txn = self._txn("Commit")
-            r.take(">b")
-            txn.commit_lsn = r.take(">Q")
-            txn.end_lsn = r.take(">Q")
-            txn.commit_time = pg_time(r.take(">q"))
-            self.current = None
-            return txn
-        elif kind == "R":
-            relid = r.take(">I")
-            schema, name = r.string(), r.string()
-            r.byte()  # replica identity setting
-            cols = []
-            for _ in range(r.take(">h")):
-                flags = r.take(">b")
-                cols.append(Column(name=r.string(), type_oid=r.take(">I"), typmod=r.take(">i"), is_key=bool(flags & 1)))
-            self.relations[relid] = Relation(relid, schema, name, tuple(cols))
-        elif kind == "I":
-            rel = self._relation(r.take(">I"))
-            if r.byte() != "N":
-                raise DecodeError(f"{rel.schema}.{rel.name}: Insert without a new tuple")
-            self._txn("Insert").changes.append(Change("I", rel, self._tuple(r, rel)))
-        elif kind == "U":
-            rel = self._relation(r.take(">I"))
-            marker = r.byte()
-            old = None
-            if marker in ("K", "O"):
-                old = self._tuple(r, rel)
-                marker = r.byte()
-            if marker != "N":
-                raise DecodeError(f"{rel.schema}.{rel.name}: Update without a new tuple")
-            new = self._tuple(r, rel, old)
-            self._txn("Update").changes.append(Change("U", rel, new))
-        elif kind == "D":
-            rel = self._relation(r.take(">I"))
-            if r.byte() not in ("K", "O"):
-                raise DecodeError(f"{rel.schema}.{rel.name}: Delete without key or old tuple")
-            self._txn("Delete").changes.append(Change("D", rel, self._tuple(r, rel)))
-        elif kind == "T":
-            count = r.take(">i")
-            r.take(">b")
-            names = [self._relation(r.take(">I")).name for _ in range(count)]
-            raise DecodeError(
-                f"TRUNCATE of {', '.join(names)} cannot be replicated as row changes; "
-                "start a fresh full load with `edp cdc reset`"
-            )
+        handler = self._handlers.get(r.byte())
         # 'O' (origin), 'Y' (type) and 'M' (message) carry nothing we store.
-        return None
+        return handler(self, r) if handler else None
+
+    def _begin(self, r: _Reader) -> None:
+        r.take(">q")  # final lsn
+        commit_time = pg_time(r.take(">q"))
+        self.current = Transaction(xid=r.take(">I"), commit_time=commit_time)
+
+    def _commit(self, r: _Reader) -> Transaction:
+        txn = self._txn("Commit")
+        r.take(">b")
+        txn.commit_lsn = r.take(">Q")
+        txn.end_lsn = r.take(">Q")
+        txn.commit_time = pg_time(r.take(">q"))
+        self.current = None
+        return txn
+
+    def _relation_message(self, r: _Reader) -> None:
+        relid = r.take(">I")
+        schema, name = r.string(), r.string()
+        r.byte()  # replica identity setting
+        cols = []
+        for _ in range(r.take(">h")):
+            flags = r.take(">b")
+            cols.append(Column(name=r.string(), type_oid=r.take(">I"), typmod=r.take(">i"), is_key=bool(flags & 1)))
+        self.relations[relid] = Relation(relid, schema, name, tuple(cols))
+
+    def _insert(self, r: _Reader) -> None:
+        rel = self._relation(r.take(">I"))
+        if r.byte() != "N":
+            raise DecodeError(f"{rel.schema}.{rel.name}: Insert without a new tuple")
+        self._txn("Insert").changes.append(Change("I", rel, self._tuple(r, rel)))
+
+    def _update(self, r: _Reader) -> None:
+        rel = self._relation(r.take(">I"))
+        marker = r.byte()
+        old = None
+        if marker in ("K", "O"):
+            old = self._tuple(r, rel)
+            marker = r.byte()
+        if marker != "N":
+            raise DecodeError(f"{rel.schema}.{rel.name}: Update without a new tuple")
+        self._txn("Update").changes.append(Change("U", rel, self._tuple(r, rel, old)))
+
+    def _delete(self, r: _Reader) -> None:
+        rel = self._relation(r.take(">I"))
+        if r.byte() not in ("K", "O"):
+            raise DecodeError(f"{rel.schema}.{rel.name}: Delete without key or old tuple")
+        self._txn("Delete").changes.append(Change("D", rel, self._tuple(r, rel)))
+
+    def _truncate(self, r: _Reader) -> None:
+        count = r.take(">i")
+        r.take(">b")
+        names = [self._relation(r.take(">I")).name for _ in range(count)]
+        raise DecodeError(
+            f"TRUNCATE of {', '.join(names)} cannot be replicated as row changes; "
+            "start a fresh full load with `edp cdc reset`"
+        )
+
+    _handlers = {"B": _begin, "C": _commit, "R": _relation_message, "I": _insert, "U": _update, "D": _delete,
+                 "T": _truncate}
 
     def _txn(self, what: str) -> Transaction:
         if self.current is None:

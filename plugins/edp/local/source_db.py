@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 PUBLICATION = "edp_cdc"
 SCHEMA = "public"
@@ -67,7 +67,7 @@ class SeedSize:
     items_per_order: int = 3
 
     @classmethod
-    def scaled(cls, customers: int) -> "SeedSize":
+    def scaled(cls, customers: int) -> SeedSize:
         """A source of about `customers` customers with proportional products and orders."""
         return cls(customers=customers, products=max(10, customers // 4), orders=customers * 3)
 
@@ -98,7 +98,7 @@ def is_seeded(conn) -> bool:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def seed(conn, size: SeedSize = SeedSize(), rng_seed: int = 7) -> dict[str, int]:

@@ -1,0 +1,68 @@
+"""Bad input gets a clear error naming the problem: run params, CLI arguments, source batches."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from edp.cli import main
+from edp.local import source_db
+from edp.runtime import run_context
+from edp.settings import REPO_ROOT, ConfigError, resolve_target
+
+
+def test_run_context_defaults_and_order(spec):
+    run = run_context(spec, "manual__x", {"tables": ["orders", "customers"]})
+    assert run.tables == ("customers", "orders") and run.target == "local" and run.full_refresh is False
+    assert run_context(spec, "manual__2026-01-01T00:00:00+00:00", {}).run_folder == "manual__2026-01-01T00_00_00_00_00"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"tables": ["orders", "invoices"]}, "unknown table(s) invoices"),
+        ({"target": "mars"}, "target='mars' is not available"),
+        ({"full_refresh": "yes"}, "full_refresh must be true or false"),
+        ({"tables": "orders"}, "tables must be a list"),
+    ],
+)
+def test_bad_params_are_named(spec, params, message):
+    with pytest.raises(ConfigError) as err:
+        run_context(spec, "r", params)
+    assert message in str(err.value)
+
+
+def test_unknown_target_setting(monkeypatch):
+    monkeypatch.setenv("EDP_TARGET", "moon")
+    with pytest.raises(ConfigError, match="unknown target 'moon'"):
+        resolve_target()
+
+
+def test_simulator_rejects_bad_batches():
+    with pytest.raises(ValueError, match="inserts must be a non-negative integer"):
+        source_db.simulate(None, inserts=-1)
+    with pytest.raises(ValueError, match="at least one"):
+        source_db.simulate(None, inserts=0, updates=0, deletes=0)
+
+
+def test_cli_rejects_bad_numbers_with_a_message():
+    proc = subprocess.run([sys.executable, "-m", "edp.cli", "simulate", "--inserts", "-3"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "-3 is negative" in proc.stderr
+
+
+def test_cli_reports_a_broken_task_list(tmp_path, capsys):
+    bad = tmp_path / "pipeline.yaml"
+    bad.write_text("pipeline: {id: p, owner: o}\nsources: {schema: s, tables: {a: {primary_key: [id]}}}\n"
+                   "tasks: [{id: a, kind: teleport}]\n")
+    assert main(["spec", "validate", str(bad)]) == 2
+    assert "unknown task kind 'teleport'" in capsys.readouterr().err
+    assert main(["spec", "validate"]) == 0
+
+
+def test_ruff_is_clean():
+    ruff = REPO_ROOT / ".venv" / "bin" / "ruff"
+    proc = subprocess.run([str(ruff) if ruff.exists() else "ruff", "check", str(REPO_ROOT)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout
