@@ -132,10 +132,27 @@ def cmd_run(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from edp.local import source_db
+    from edp.local.postgres import EmbeddedPostgres
 
     started = time.monotonic()
     _say(f"state folder: {local_paths().root}")
+    try:
+        code = _demo_steps(args)
+    finally:
+        if not args.keep_running:
+            EmbeddedPostgres(local_paths().pg).stop()
+            _say("embedded PostgreSQL stopped (its data stays in .edp/pg; `edp pg start` resumes it)")
+    if code == 0:
+        latest = Path((local_paths().artifacts / "latest").read_text().strip())
+        _say(f"done in {time.monotonic() - started:.0f}s")
+        _say(f"run report: {latest / 'report.html'}")
+        _say(f"dbt docs:   {latest / 'docs' / 'index.html'}")
+    return code
+
+
+def _demo_steps(args) -> int:
+    from edp.local import source_db
+
     conn = _source_connection()
     try:
         if source_db.is_seeded(conn):
@@ -155,13 +172,7 @@ def cmd_demo(args) -> int:
         conn.close()
     _say(f"simulator batch: {batch.inserts} inserted, {batch.updates} updated, {batch.deletes} deleted rows")
     _say("run 2 of 2: incremental CDC through the whole pipeline")
-    if _run_pipeline(None, False, "demo-run2") != 0:
-        return 1
-    latest = (local_paths().artifacts / "latest").read_text().strip()
-    _say(f"done in {time.monotonic() - started:.0f}s")
-    _say(f"run report: {Path(latest) / 'report.html'}")
-    _say(f"dbt docs:   {Path(latest) / 'docs' / 'index.html'}")
-    return 0
+    return 0 if _run_pipeline(None, False, "demo-run2") == 0 else 1
 
 
 def cmd_cdc(args) -> int:
@@ -206,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the local end-to-end pipeline: seed, run, change, run again")
     p.add_argument("--customers", type=_positive, default=200, help="source size in customers (default 200)")
+    p.add_argument("--keep-running", action="store_true", help="leave the embedded PostgreSQL running afterwards")
     _batch_args(p)
     p.set_defaults(func=cmd_demo)
 

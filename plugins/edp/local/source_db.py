@@ -105,7 +105,8 @@ def seed(conn, size: SeedSize = SeedSize(), rng_seed: int = 7) -> dict[str, int]
     """Create the schema and load a deterministic starting data set; refuses to seed twice."""
     create_schema(conn)
     if is_seeded(conn):
-        raise ValueError("source database already holds data; `edp pg reset` wipes it first")
+        raise ValueError("source database already holds data; seeding again would mix two data sets "
+                         "(use another EDP_HOME, or `make clean` to start over)")
     rng = random.Random(rng_seed)
     now = _now()
     with conn.cursor() as cur:

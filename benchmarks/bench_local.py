@@ -1,0 +1,99 @@
+"""Benchmarks, reported as figures and ratios measured in one run on this machine (not timed tests).
+
+* DAG parse time per file, against MWAA's 30 s import time-out;
+* the local end-to-end pipeline (through Airflow) for a configurable source size:
+  the full-load run, then an incremental run after a change batch.
+
+    .venv/bin/python benchmarks/bench_local.py --customers 1000 --repeat 20
+Results go to benchmarks/results/<host>.json (and are printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MWAA_IMPORT_TIMEOUT_S = 30.0
+
+
+def dag_parse_times(repeat: int) -> dict[str, dict]:
+    out = {}
+    for path in sorted((ROOT / "dags").glob("*.py")):
+        code = (
+            "import time, runpy, json, airflow.sdk, edp.dag_factory\n"
+            f"ts = []\nfor _ in range({repeat}):\n"
+            f"    t = time.perf_counter(); runpy.run_path({str(path)!r}); ts.append(time.perf_counter() - t)\n"
+            "print(json.dumps(ts))"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        times = json.loads(proc.stdout.strip().splitlines()[-1])
+        median = statistics.median(times)
+        out[path.name] = {"median_ms": round(median * 1000, 2), "max_ms": round(max(times) * 1000, 2),
+                          "share_of_mwaa_timeout": round(median / MWAA_IMPORT_TIMEOUT_S, 6)}
+    return out
+
+
+def end_to_end(customers: int, changes: int) -> dict:
+    from edp.local import source_db
+    from edp.local.airflow_run import run_dag
+    from edp.local.postgres import EmbeddedPostgres
+
+    from tests.conftest import isolated_home
+
+    with isolated_home("bench") as paths:
+        import psycopg2
+
+        conn = psycopg2.connect(EmbeddedPostgres(paths.pg).start().dsn())
+        size = source_db.SeedSize.scaled(customers)
+        rows = source_db.seed(conn, size)
+        runs = {}
+        for label in ("full_load_run", "incremental_run"):
+            if label == "incremental_run":
+                source_db.simulate(conn, inserts=changes // 2, updates=changes * 35 // 100, deletes=changes * 15 // 100,
+                                   rng_seed=1)
+            started = time.monotonic()
+            code = run_dag("edp_pipeline", {"target": "local"}, log_file=paths.root / f"{label}.log")
+            if code != 0:
+                raise SystemExit(f"{label} failed; see {paths.root / (label + '.log')}")
+            runs[label] = round(time.monotonic() - started, 2)
+        conn.close()
+    total = sum(rows.values())
+    return {"source_rows": rows, "change_batch": changes, **{f"{k}_s": v for k, v in runs.items()},
+            "full_load_rows_per_s": round(total / runs["full_load_run"], 1),
+            "incremental_to_full_ratio": round(runs["incremental_run"] / runs["full_load_run"], 3)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=1000, help="source size (products and orders scale with it)")
+    parser.add_argument("--changes", type=int, default=200, help="rows changed between the two runs")
+    parser.add_argument("--repeat", type=int, default=20, help="parses per DAG file")
+    parser.add_argument("--skip-e2e", action="store_true")
+    args = parser.parse_args()
+    result = {
+        "machine": {"host": socket.gethostname(), "python": platform.python_version(), "cpus": __import__("os").cpu_count(),
+                    "platform": platform.platform()},
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dag_parse": dag_parse_times(args.repeat),
+    }
+    if not args.skip_e2e:
+        result["end_to_end_local"] = end_to_end(args.customers, args.changes)
+    out = ROOT / "benchmarks" / "results" / f"{socket.gethostname()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
