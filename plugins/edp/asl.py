@@ -79,46 +79,45 @@ def step(task: Task, name: str) -> str:
 
 
 # -- one builder per task kind: returns {state name: state}, entry state is the task id ------------
-def _cdc_ingest(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    describe = {"Filters": [{"Name": "replication-task-arn", "Values": [ph("dms_replication_task_arn")]}]}
+def _start_then_poll(task: Task, nxt: str, start: dict[str, Any], poll: dict[str, Any], done: dict,
+                     failed: dict) -> dict[str, Any]:
+    """For services with no `.sync` integration: start, then Wait -> poll -> Choice until done or failed.
+
+    `done` and `failed` are Choice rule conditions over `$.<task id>`, where the poll's result lands.
+    """
     return {
-        task.id: {
-            "Type": "Task",
-            "Comment": "Resume the DMS full-load-and-CDC task (started by the ingestion session).",
-            "Resource": sdk_integration("databasemigration", "startReplicationTask"),
-            "Parameters": {"ReplicationTaskArn": ph("dms_replication_task_arn"),
-                           "StartReplicationTaskType": "resume-processing"},
-            "ResultPath": None,
-            "TimeoutSeconds": 300,
-            "Retry": retry(task),
-            "Catch": catch(),
-            "Next": step(task, "wait"),
-        },
+        task.id: {"Type": "Task", **start, "ResultPath": None, "Retry": retry(task), "Catch": catch(),
+                  "Next": step(task, "wait")},
         step(task, "wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "poll")},
-        step(task, "poll"): {
-            "Type": "Task",
-            "Resource": sdk_integration("databasemigration", "describeReplicationTasks"),
-            "Parameters": describe,
-            "ResultSelector": {"status.$": "$.ReplicationTasks[0].Status",
-                               "stats.$": "$.ReplicationTasks[0].ReplicationTaskStats"},
-            "ResultPath": f"$.{task.id}",
-            "Retry": retry(task),
-            "Catch": catch(),
-            "Next": step(task, "check"),
-        },
+        step(task, "poll"): {"Type": "Task", **poll, "ResultPath": f"$.{task.id}", "Retry": retry(task),
+                             "Catch": catch(), "Next": step(task, "check")},
         step(task, "check"): {
             "Type": "Choice",
-            "Choices": [
-                {"And": [{"Variable": f"$.{task.id}.status", "StringEquals": "running"},
-                         {"Variable": f"$.{task.id}.stats.FullLoadProgressPercent", "NumericEquals": 100}],
-                 "Next": nxt},
-                {"Or": [{"Variable": f"$.{task.id}.status", "StringEquals": "failed"},
-                        {"Variable": f"$.{task.id}.status", "StringEquals": "stopped"}],
-                 "Next": FAILED},
-            ],
+            "Choices": [{**done, "Next": nxt}, {**failed, "Next": FAILED}],
             "Default": step(task, "wait"),
         },
     }
+
+
+def _cdc_ingest(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
+    arn = ph("dms_replication_task_arn")
+    status = f"$.{task.id}.status"
+    start = {
+        "Comment": "Resume the DMS full-load-and-CDC task (started by the ingestion session).",
+        "Resource": sdk_integration("databasemigration", "startReplicationTask"),
+        "Parameters": {"ReplicationTaskArn": arn, "StartReplicationTaskType": "resume-processing"},
+        "TimeoutSeconds": 300,
+    }
+    poll = {
+        "Resource": sdk_integration("databasemigration", "describeReplicationTasks"),
+        "Parameters": {"Filters": [{"Name": "replication-task-arn", "Values": [arn]}]},
+        "ResultSelector": {"status.$": "$.ReplicationTasks[0].Status",
+                           "stats.$": "$.ReplicationTasks[0].ReplicationTaskStats"},
+    }
+    done = {"And": [{"Variable": status, "StringEquals": "running"},
+                    {"Variable": f"$.{task.id}.stats.FullLoadProgressPercent", "NumericEquals": 100}]}
+    failed = {"Or": [{"Variable": status, "StringEquals": "failed"}, {"Variable": status, "StringEquals": "stopped"}]}
+    return _start_then_poll(task, nxt, start, poll, done, failed)
 
 
 def _glue_job(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
@@ -156,40 +155,15 @@ def _glue_job(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
 
 def _glue_crawler(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
     crawler = ph(f"glue_crawler_{task.args.get('layer', 'silver')}")
-    state = f"$.{task.id}.Crawler.State"
+    ready = {"Variable": f"$.{task.id}.Crawler.State", "StringEquals": "READY"}
     last = f"$.{task.id}.Crawler.LastCrawl.Status"
-    return {
-        task.id: {
-            "Type": "Task",
-            "Resource": sdk_integration("glue", "startCrawler"),
-            "Parameters": {"Name": crawler},
-            "ResultPath": None,
-            "Retry": retry(task),
-            "Catch": catch(),
-            "Next": step(task, "wait"),
-        },
-        step(task, "wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "poll")},
-        step(task, "poll"): {
-            "Type": "Task",
-            "Resource": sdk_integration("glue", "getCrawler"),
-            "Parameters": {"Name": crawler},
-            "ResultSelector": {"Crawler.$": "$.Crawler"},
-            "ResultPath": f"$.{task.id}",
-            "Retry": retry(task),
-            "Catch": catch(),
-            "Next": step(task, "check"),
-        },
-        step(task, "check"): {
-            "Type": "Choice",
-            "Choices": [
-                {"And": [{"Variable": state, "StringEquals": "READY"}, {"Variable": last, "IsPresent": True},
-                         {"Variable": last, "StringEquals": "SUCCEEDED"}], "Next": nxt},
-                {"And": [{"Variable": state, "StringEquals": "READY"}, {"Variable": last, "IsPresent": True},
-                         {"Not": {"Variable": last, "StringEquals": "SUCCEEDED"}}], "Next": FAILED},
-            ],
-            "Default": step(task, "wait"),
-        },
-    }
+    finished = [ready, {"Variable": last, "IsPresent": True}]
+    start = {"Resource": sdk_integration("glue", "startCrawler"), "Parameters": {"Name": crawler}}
+    poll = {"Resource": sdk_integration("glue", "getCrawler"), "Parameters": {"Name": crawler},
+            "ResultSelector": {"Crawler.$": "$.Crawler"}}
+    done = {"And": [*finished, {"Variable": last, "StringEquals": "SUCCEEDED"}]}
+    failed = {"And": [*finished, {"Not": {"Variable": last, "StringEquals": "SUCCEEDED"}}]}
+    return _start_then_poll(task, nxt, start, poll, done, failed)
 
 
 def _ecs_run(task: Task, command: dict[str, Any], nxt: str, comment: str) -> dict[str, Any]:
