@@ -60,7 +60,10 @@ def pg_home():
 def spark():
     from edp.local.glue import spark_session
 
-    return spark_session()
+    session = spark_session()
+    yield session
+    session.stop()
+    spark_session.cache_clear()
 
 
 def source_connection(conn):

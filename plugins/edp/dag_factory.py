@@ -85,7 +85,7 @@ def _task(spec: Spec, task: Task, operators: dict):
     def run(table: str | None = None):
         from airflow.sdk import get_current_context
 
-        from edp.runtime import _spec, execute, run_context
+        from edp.runtime import cached_spec, execute, run_context
 
         context = get_current_context()
         ti, params = context["ti"], dict(context["params"])
@@ -94,7 +94,7 @@ def _task(spec: Spec, task: Task, operators: dict):
         ti.xcom_push(key="metrics", value=metrics)
         if task.map_over:
             return metrics
-        return list(run_context(_spec(spec_path), context["run_id"], params).tables)
+        return list(run_context(cached_spec(spec_path), context["run_id"], params).tables)
 
     run.__name__ = task.id
     tf = decorate(run)

@@ -68,14 +68,14 @@ def _executor(target: str) -> ModuleType:
 
 
 @lru_cache(maxsize=8)
-def _spec(path: str) -> Spec:
+def cached_spec(path: str) -> Spec:
     return load_spec(path)
 
 
 def execute(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], upstream_metrics: dict | None = None,
             table: str | None = None) -> dict:
     """Run one task of the task list for one run (and one table, for mapped tasks); returns its metrics."""
-    spec = _spec(spec_path)
+    spec = cached_spec(spec_path)
     task: Task = spec.task(task_id)
     run = run_context(spec, run_id, params)
     if table is not None and table not in run.tables:
