@@ -54,7 +54,7 @@ def test_cli_rejects_bad_numbers_with_a_message():
 
 def test_cli_reports_a_broken_task_list(tmp_path, capsys):
     bad = tmp_path / "pipeline.yaml"
-    bad.write_text("pipeline: {id: p, owner: o}\nsources: {schema: s, tables: {a: {primary_key: [id]}}}\n"
+    bad.write_text("pipeline: {id: p, owner: o, schedule: null}\nsources: {schema: s, tables: {a: {primary_key: [id]}}}\n"
                    "tasks: [{id: a, kind: teleport}]\n")
     assert main(["spec", "validate", str(bad)]) == 2
     assert "unknown task kind 'teleport'" in capsys.readouterr().err

@@ -65,6 +65,12 @@ def test_cycle_names_its_tasks(tmp_path):
         load_spec(path)
 
 
+def test_schedule_must_be_given_even_if_null(tmp_path):
+    with pytest.raises(SpecError, match="'schedule' is required"):
+        load_spec(write(tmp_path, VALID.replace(' schedule: "0 2 * * *",', "")))
+    assert load_spec(write(tmp_path, VALID.replace('"0 2 * * *"', "null"))).pipeline.schedule is None
+
+
 def test_missing_file_and_bad_yaml(tmp_path):
     with pytest.raises(SpecError, match="not found"):
         load_spec(tmp_path / "absent.yaml")

@@ -141,7 +141,9 @@ def _pipeline(path: Path, raw: Any) -> Pipeline:
     pid = _require(path, where, raw, "id", str)
     if not _ID.match(pid):
         raise SpecError(f"{path}: {where}: id {pid!r} must be lowercase letters, digits and underscores")
-    schedule = raw.get("schedule")
+    if "schedule" not in raw:
+        raise SpecError(f"{path}: {where}: 'schedule' is required: a cron expression, a preset, or null for manual runs")
+    schedule = raw["schedule"]
     if schedule is not None:
         if not isinstance(schedule, str):
             raise SpecError(f"{path}: {where}: schedule must be a cron string, a preset or null, got {schedule!r}")
