@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from edp.settings import ConfigError
 from edp.spec import Spec, Task, topological_order
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,7 +91,12 @@ def _task(spec: Spec, task: Task, operators: dict):
         context = get_current_context()
         ti, params = context["ti"], dict(context["params"])
         upstream = {tid: ti.xcom_pull(task_ids=tid, key="metrics") for tid in others} if task.kind == "artifacts" else None
-        metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table)
+        try:
+            metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table)
+        except ConfigError as exc:  # retrying cannot fix a setting: fail now, with the reason
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from exc
         ti.xcom_push(key="metrics", value=metrics)
         if task.map_over:
             return metrics

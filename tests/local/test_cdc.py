@@ -160,3 +160,12 @@ def test_value_conversion_and_names():
     assert dms.cdc_file_name(moment) == "20261123-020000123.parquet"
     assert dms.format_timestamp(moment) == "2026-11-23 02:00:00.123456"
     assert dms.change_seq(0x10, 2) < dms.change_seq(0x10, 10) < dms.change_seq(0x11, 0)
+
+
+def test_unseeded_source_is_named(pg_home):
+    from edp.settings import ConfigError
+
+    paths, conn_info = pg_home
+    dms_task = LocalDms(conn_info, paths.bronze / "other", "public", ("customers",), "no_such_publication")
+    with pytest.raises(ConfigError, match="has no publication 'no_such_publication'.*edp seed"):
+        dms_task.run()

@@ -30,6 +30,7 @@ from pathlib import Path
 from edp import dms_format as dms
 from edp.local.pgoutput import Decoder, Transaction
 from edp.local.postgres import Connection
+from edp.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class LocalDms:
         self.bronze.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.autocommit = True
+            self._require_publication(conn)
             self.recover(conn)
             if self._slot_lsn(conn) is None or not self._has_load():
                 return self.full_load(conn)
@@ -237,6 +239,15 @@ class LocalDms:
         import psycopg2
 
         return closing(psycopg2.connect(self.conn_info.dsn()))
+
+    def _require_publication(self, conn) -> None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.publication,))
+            if cur.fetchone() is None:
+                raise ConfigError(
+                    f"source database {self.conn_info.dbname} has no publication {self.publication!r}: "
+                    "it has not been seeded (`edp seed`)"
+                )
 
     def _slot_lsn(self, conn) -> int | None:
         with conn.cursor() as cur:
