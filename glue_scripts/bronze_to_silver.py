@@ -148,14 +148,11 @@ class BronzeToSilver:
             self._rename(self.backup_dir, self.silver_dir)
 
     def _read_bookmark(self) -> dict:
-        path = self._Path(self.bookmark)
-        if not self.fs.exists(path):
+        if not self.fs.exists(self._Path(self.bookmark)):
             return {"processed": []}
-        stream = self.fs.open(path)
-        try:
-            return json.loads(bytes(stream.readAllBytes()).decode())
-        finally:
-            stream.close()
+        # read through Spark rather than a JVM stream API, so Glue's Java 8 runtimes work too
+        text = "".join(row.value for row in self.spark.read.text(self.bookmark, wholetext=True).collect())
+        return json.loads(text)
 
     def _write_bookmark(self, data: dict) -> None:
         tmp = self.bookmark + ".tmp"
@@ -185,7 +182,8 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     try:
         from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
 
-        return {**DEFAULTS, **getResolvedOptions(argv, list(REQUIRED) + list(DEFAULTS))}
+        optional = [name for name in DEFAULTS if f"--{name}" in argv]  # getResolvedOptions requires all it is given
+        return {**DEFAULTS, **getResolvedOptions(argv, list(REQUIRED) + optional)}
     except ImportError:
         pass
     opts = dict(DEFAULTS)

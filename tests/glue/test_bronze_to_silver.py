@@ -118,3 +118,26 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     # a crash between the swap's renames leaves only the backup: the next run restores it
     (silver / "things").rename(silver / "_previous" / "things")
     assert b2s.main(argv, spark=spark)["silver_rows"] == 3
+
+
+def test_glue_argument_path_asks_only_for_given_optionals(monkeypatch):
+    """On Glue, getResolvedOptions fails on any name it is asked for but not given; we ask only for those given."""
+    import sys
+    import types
+
+    asked = {}
+
+    def get_resolved_options(argv, names):
+        asked["names"] = names
+        pairs = dict(zip(argv[1::2], argv[2::2], strict=False))
+        return {n: pairs[f"--{n}"] for n in names}
+
+    fake = types.ModuleType("awsglue.utils")
+    fake.getResolvedOptions = get_resolved_options
+    monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
+    monkeypatch.setitem(sys.modules, "awsglue.utils", fake)
+    argv = ["s", "--JOB_NAME", "j", "--bronze_path", "b", "--silver_path", "s", "--schema", "public",
+            "--table", "t", "--primary_key", "id", "--seq_column", "seq"]
+    opts = b2s.parse_args(argv)
+    assert asked["names"] == [*b2s.REQUIRED, "seq_column"]
+    assert opts["seq_column"] == "seq" and opts["op_column"] == "Op"
