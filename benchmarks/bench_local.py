@@ -46,7 +46,6 @@ def end_to_end(customers: int, changes: int) -> dict:
     from edp.local import source_db
     from edp.local.airflow_run import run_dag
     from edp.local.postgres import EmbeddedPostgres
-
     from tests.conftest import isolated_home
 
     with isolated_home("bench") as paths:

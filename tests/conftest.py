@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -10,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from edp.settings import REPO_ROOT, LocalPaths, local_paths
+from edp.spec import load_spec
+
 # Airflow reads its configuration at import: point it at a private home before any test imports it.
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".edp" / "airflow-tests"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-
-from edp.settings import REPO_ROOT, LocalPaths, local_paths
-from edp.spec import load_spec
+# py4j logs from a finaliser at interpreter exit, after pytest has closed the captured streams
+logging.getLogger("py4j").setLevel(logging.ERROR)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from edp import asl
 from edp.settings import REPO_ROOT
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from edp import asl
 from edp.dag_factory import dag_edges
 from edp.settings import REPO_ROOT
@@ -107,3 +108,17 @@ def test_dag_file_imports_in_well_under_a_second(path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds = float(out.stdout.strip().splitlines()[-1])
     assert seconds < 0.5, f"{path.name} took {seconds:.3f}s to import"
+
+
+def test_equivalence_check_notices_a_drifted_dag(tmp_path, spec):
+    """A DAG rendered from a changed task list no longer matches the committed ASL."""
+    from edp.dag_factory import build_dag
+    from edp.spec import load_spec
+
+    text = (REPO_ROOT / "dags" / "pipeline.yaml").read_text().replace(
+        "upstream: [crawl_silver]", "upstream: [crawl_silver, cdc_ingest]")
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(text)
+    drifted = build_dag(load_spec(path))
+    definition = json.loads((REPO_ROOT / "terraform/modules/step_functions" / asl.DEFINITION_FILE).read_text())
+    assert asl.task_graph(definition)[1] != dag_edges(drifted)

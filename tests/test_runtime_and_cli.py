@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from edp.cli import main
 from edp.local import source_db
 from edp.runtime import run_context

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from edp.spec import SpecError, load_spec, schedule_problem, topological_order
 
 VALID = """

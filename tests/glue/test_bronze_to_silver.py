@@ -7,6 +7,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from edp import dms_format as dms
 from edp.local.glue import load_script
 
