@@ -2,7 +2,9 @@
 
 * DAG parse time per file, against MWAA's 30 s import time-out;
 * the local end-to-end pipeline (through Airflow) for a configurable source size:
-  the full-load run, then an incremental run after a change batch.
+  the full-load run, then an incremental run after a change batch;
+* the CDC merge itself: the Glue script's Spark `apply_cdc` against the same merge
+  in DuckDB (the one-machine reference), on the same synthetic Bronze file.
 
     .venv/bin/python benchmarks/bench_local.py --customers 1000 --repeat 20
 Results go to benchmarks/results/<host>.json (and are printed).
@@ -71,11 +73,55 @@ def end_to_end(customers: int, changes: int) -> dict:
             "incremental_to_full_ratio": round(runs["incremental_run"] / runs["full_load_run"], 3)}
 
 
+def merge_engines(rows: int) -> dict:
+    """Spark (warm, as the second of two runs) and DuckDB merging one synthetic CDC file; same result asserted."""
+    import random
+    import tempfile
+
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from edp.local.glue import load_script, spark_session
+
+    rng = random.Random(5)
+    keys = max(1, rows // 4)
+    table = pa.table({
+        "Op": [rng.choice("IIUUD") for _ in range(rows)],
+        "dms_timestamp": ["2026-11-23 02:00:00.000000"] * rows,
+        "dms_change_seq": [f"{i:020d}" for i in range(rows)],
+        "id": [rng.randrange(keys) for _ in range(rows)],
+        "amount": [rng.random() for _ in range(rows)],
+    })
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/cdc.parquet"
+        pq.write_table(table, path)
+        spark = spark_session()
+        b2s = load_script("bronze_to_silver.py")
+        spark_s = []
+        for _ in range(2):
+            started = time.perf_counter()
+            spark_rows = b2s.apply_cdc(spark.read.parquet(path), ["id"]).count()
+            spark_s.append(time.perf_counter() - started)
+        con = duckdb.connect()
+        started = time.perf_counter()
+        duck_rows = con.execute(
+            f"SELECT count(*) FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY dms_change_seq DESC, "
+            f"dms_timestamp DESC) AS rn FROM read_parquet('{path}')) WHERE rn = 1 AND Op <> 'D'"
+        ).fetchone()[0]
+        duck_s = time.perf_counter() - started
+    if spark_rows != duck_rows:
+        raise SystemExit(f"engines disagree: spark {spark_rows} rows, duckdb {duck_rows}")
+    return {"cdc_rows": rows, "current_rows": spark_rows, "spark_warm_s": round(spark_s[1], 3),
+            "duckdb_s": round(duck_s, 3), "spark_to_duckdb_ratio": round(spark_s[1] / duck_s, 2)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1000, help="source size (products and orders scale with it)")
     parser.add_argument("--changes", type=int, default=200, help="rows changed between the two runs")
     parser.add_argument("--repeat", type=int, default=20, help="parses per DAG file")
+    parser.add_argument("--merge-rows", type=int, default=1_000_000, help="CDC rows in the merge benchmark")
     parser.add_argument("--skip-e2e", action="store_true")
     args = parser.parse_args()
     result = {
@@ -84,6 +130,7 @@ def main() -> int:
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "dag_parse": dag_parse_times(args.repeat),
     }
+    result["cdc_merge"] = merge_engines(args.merge_rows)
     if not args.skip_e2e:
         result["end_to_end_local"] = end_to_end(args.customers, args.changes)
     out = ROOT / "benchmarks" / "results" / f"{socket.gethostname()}.json"

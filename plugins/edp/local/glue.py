@@ -20,10 +20,13 @@ def spark_session():
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # keep the driver's ports on loopback
     return (
         SparkSession.builder.master(os.environ.get("EDP_SPARK_MASTER", "local[2]"))
         .appName("edp-local-glue")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", os.environ.get("EDP_SPARK_DRIVER_MEMORY", "1g"))
