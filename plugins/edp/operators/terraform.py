@@ -1,0 +1,65 @@
+"""TerraformOperator: Terraform from Airflow, shaped like the amazon provider's operators.
+
+The runner (`edp.terraform.TerraformRunner`) owns the CLI; the operator only
+declares its templated fields, streams Terraform's log into the task log and
+returns the outputs (sensitive ones redacted) for XCom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from edp.terraform import TerraformRunner
+
+COMMANDS = ("plan", "plan_and_apply", "destroy", "output")
+
+
+class TerraformOperator(BaseOperator):
+    """Run Terraform in a working directory and push its outputs to XCom.
+
+    :param working_dir: the Terraform root module to run in.
+    :param command: ``plan`` (saved plan only), ``plan_and_apply`` (plan to ``plan_file``, then apply
+        exactly that plan), ``destroy`` or ``output``.
+    :param workspace: workspace to select (created on first use); one state per session.
+    :param variables: input variables; lists and maps keep their types (passed as a JSON var file).
+    :param backend_config: ``-backend-config`` key/values for ``init``.
+    :param targets: resource addresses for ``-target`` (plan and destroy).
+    :param plan_file: where the saved plan is written, relative to ``working_dir``.
+    :param lock_timeout: how long to wait for the state lock.
+    :return: the module's outputs, sensitive values redacted.
+    """
+
+    template_fields: Sequence[str] = ("working_dir", "workspace", "variables", "backend_config", "targets")
+    ui_color = "#7b42bc"
+
+    def __init__(self, *, working_dir: str, command: str = "plan_and_apply", workspace: str | None = None,
+                 variables: dict[str, Any] | None = None, backend_config: dict[str, str] | None = None,
+                 targets: Sequence[str] = (), plan_file: str = "tfplan", lock_timeout: str = "5m", **kwargs):
+        super().__init__(**kwargs)
+        if command not in COMMANDS:
+            raise ValueError(f"{self.task_id}: unknown Terraform command {command!r}; use one of {', '.join(COMMANDS)}")
+        self.working_dir = working_dir
+        self.command = command
+        self.workspace = workspace
+        self.variables = variables
+        self.backend_config = backend_config
+        self.targets = targets
+        self.plan_file = plan_file
+        self.lock_timeout = lock_timeout
+
+    def execute(self, context) -> dict[str, Any]:
+        runner = TerraformRunner(self.working_dir, lock_timeout=self.lock_timeout, echo=self.log.info)
+        runner.init(backend_config=self.backend_config)
+        if self.workspace:
+            runner.workspace(self.workspace)
+        if self.command in ("plan", "plan_and_apply"):
+            changed = runner.plan(self.plan_file, self.variables, self.targets)
+            self.log.info("plan %s", "has changes" if changed else "is empty")
+            if self.command == "plan_and_apply":
+                runner.apply(self.plan_file)
+        elif self.command == "destroy":
+            runner.destroy(self.variables, self.targets)
+        return runner.output()

@@ -1,0 +1,142 @@
+"""A thin runner over the real `terraform` CLI: init, workspace, plan to a file, apply that plan, destroy, output.
+
+Why not python-terraform: its last release (0.10.1, 2019) passes `-force` to
+destroy, which Terraform >= 0.15 rejects, `output(name)` raises TypeError, and a
+positional directory breaks; wrapping it would mean working around most of it.
+The CLI's own contract (`-input=false`, `-no-color`, `-detailed-exitcode`,
+`output -json`) is small and stable, so we call it directly and stream its log.
+
+Offline use: Terraform finds providers through its own configuration — a CLI
+config named by TF_CLI_CONFIG_FILE (`provider_installation { filesystem_mirror
+... }`) or the plugin dir given as `plugin_dir` / EDP_TF_PLUGIN_DIR. Nothing here
+knows any machine's paths.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+REDACTED = "***sensitive***"
+
+
+class TerraformError(RuntimeError):
+    """Terraform exited non-zero; the message holds the command, the exit code and the end of its output."""
+
+
+class TerraformRunner:
+    """Runs Terraform in one working directory; every call streams Terraform's log to `echo`."""
+
+    def __init__(self, working_dir: str | Path, *, binary: str | None = None, env: dict[str, str] | None = None,
+                 lock_timeout: str = "5m", echo: Callable[[str], None] | None = None):
+        self.working_dir = Path(working_dir)
+        if not self.working_dir.is_dir():
+            raise TerraformError(f"Terraform working directory {self.working_dir} does not exist")
+        self.binary = binary or shutil.which("terraform") or ""
+        if not self.binary:
+            raise TerraformError("the terraform CLI is not on PATH (https://developer.hashicorp.com/terraform/install)")
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
+        self.lock_timeout = lock_timeout
+        self.echo = echo or log.info
+
+    # -- commands ----------------------------------------------------------------------------
+    def init(self, backend_config: dict[str, str] | None = None, backend: bool = True,
+             plugin_dir: str | None = None, upgrade: bool = False) -> None:
+        args = ["init", f"-backend={'true' if backend else 'false'}", f"-lock-timeout={self.lock_timeout}"]
+        args += [f"-backend-config={k}={v}" for k, v in (backend_config or {}).items()]
+        plugin_dir = plugin_dir or self.env.get("EDP_TF_PLUGIN_DIR")
+        if plugin_dir:
+            args.append(f"-plugin-dir={plugin_dir}")
+        if upgrade:
+            args.append("-upgrade")
+        self._run(args)
+
+    def workspace(self, name: str) -> None:
+        """Select `name`, creating it on first use (one state per session or environment)."""
+        current = self._run(["workspace", "show"], quiet=True).strip()
+        if current == name:
+            return
+        existing = {w.strip(" *") for w in self._run(["workspace", "list"], quiet=True).splitlines() if w.strip()}
+        self._run(["workspace", "select" if name in existing else "new", name])
+
+    def plan(self, plan_file: str = "tfplan", variables: dict[str, Any] | None = None,
+             targets: Iterable[str] = (), destroy: bool = False) -> bool:
+        """Write a saved plan; True when it changes anything."""
+        args = ["plan", f"-out={plan_file}", "-detailed-exitcode", f"-lock-timeout={self.lock_timeout}"]
+        args += [f"-target={t}" for t in targets]
+        if destroy:
+            args.append("-destroy")
+        with self._var_file(variables) as var_args:
+            code = self._run(args + var_args, ok_codes=(0, 2), want_code=True)
+        return code == 2
+
+    def apply(self, plan_file: str = "tfplan") -> None:
+        """Apply exactly the saved plan (no re-planning, so what was reviewed is what runs)."""
+        self._run(["apply", f"-lock-timeout={self.lock_timeout}", plan_file])
+
+    def destroy(self, variables: dict[str, Any] | None = None, targets: Iterable[str] = ()) -> None:
+        args = ["destroy", "-auto-approve", f"-lock-timeout={self.lock_timeout}"] + [f"-target={t}" for t in targets]
+        with self._var_file(variables) as var_args:
+            self._run(args + var_args)
+
+    def output(self, include_sensitive: bool = False) -> dict[str, Any]:
+        """Output values by name; sensitive ones are redacted unless asked for (never put them in XCom)."""
+        raw = json.loads(self._run(["output", "-json"], quiet=True) or "{}")
+        return {name: (o["value"] if include_sensitive or not o.get("sensitive") else REDACTED) for name, o in raw.items()}
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _var_file(self, variables: dict[str, Any] | None):
+        return _VarFile(variables)
+
+    def _run(self, args: list[str], quiet: bool = False, ok_codes: tuple[int, ...] = (0,), want_code: bool = False):
+        """Run one command. `quiet` ones return machine-readable stdout (warnings on stderr stay out of it)."""
+        words = 2 if args[0] == "workspace" else 1  # flags go after the (sub)command
+        flags = ["-no-color"] + (["-input=false"] if args[0] in ("plan", "apply", "destroy", "init") else [])
+        argv = [self.binary, *args[:words], *flags, *args[words:]]
+        self.echo(f"$ terraform {' '.join(args)}")
+        if quiet:
+            proc = subprocess.run(argv, cwd=self.working_dir, env=self.env, capture_output=True, text=True)
+            code, out, tail = proc.returncode, proc.stdout, (proc.stdout + proc.stderr).splitlines()[-40:]
+        else:
+            code, out, tail = self._stream(argv)
+        if code not in ok_codes:
+            raise TerraformError(f"`terraform {' '.join(args)}` in {self.working_dir} failed with exit code {code}:\n"
+                                 + "\n".join(tail))
+        return code if want_code else out
+
+    def _stream(self, argv: list[str]) -> tuple[int, str, list[str]]:
+        proc = subprocess.Popen(argv, cwd=self.working_dir, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        lines: list[str] = []
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            self.echo(lines[-1])
+        return proc.wait(), "\n".join(lines), lines[-40:]
+
+
+class _VarFile:
+    """Variables as a temporary `-var-file` JSON, so lists and maps keep their types."""
+
+    def __init__(self, variables: dict[str, Any] | None):
+        self.variables = variables
+        self.path: str | None = None
+
+    def __enter__(self) -> list[str]:
+        if not self.variables:
+            return []
+        fd, self.path = tempfile.mkstemp(suffix=".tfvars.json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self.variables, fh)
+        return [f"-var-file={self.path}"]
+
+    def __exit__(self, *exc) -> None:
+        if self.path:
+            os.unlink(self.path)
