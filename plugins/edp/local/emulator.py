@@ -1,0 +1,154 @@
+"""The local AWS emulator: a moto server on a loopback port, with the calls moto lacks supplied here.
+
+Terraform's AWS provider calls Step Functions' ValidateStateMachineDefinition
+before it creates a state machine; moto 5 does not implement it, so the
+provider would stall.  Rather than weaken the Terraform, the launcher adds the
+action to moto's Step Functions responses before serving: it checks the
+definition the way the service does for the structural errors that matter
+(JSON, StartAt, every transition's target, state types) and answers in the
+service's shape.
+
+    python -m edp.local.emulator --port 4566      # serve until interrupted
+    AwsEmulator().start() / .stop()              # from code and tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
+TERMINAL_TYPES = {"Succeed", "Fail"}
+
+
+def diagnose(definition: str) -> list[dict]:
+    """Structural problems of an ASL definition, as ValidateStateMachineDefinition diagnostics."""
+    try:
+        doc = json.loads(definition)
+    except (TypeError, json.JSONDecodeError) as exc:
+        return [_diag("INVALID_JSON_DESCRIPTION", f"definition is not valid JSON: {exc}", "/")]
+    if not isinstance(doc, dict) or not isinstance(doc.get("States"), dict):
+        return [_diag("SCHEMA_VALIDATION_FAILED", "definition needs a States object", "/States")]
+    return _diagnose_states(doc, "")
+
+
+def _diagnose_states(doc: dict, prefix: str) -> list[dict]:
+    states = doc["States"]
+    problems = []
+    if doc.get("StartAt") not in states:
+        problems.append(_diag("SCHEMA_VALIDATION_FAILED", f"StartAt {doc.get('StartAt')!r} is not a state",
+                              f"{prefix}/StartAt"))
+    for name, state in states.items():
+        where = f"{prefix}/States/{name}"
+        kind = state.get("Type") if isinstance(state, dict) else None
+        if kind not in STATE_TYPES:
+            problems.append(_diag("SCHEMA_VALIDATION_FAILED", f"state {name!r} has unknown Type {kind!r}", f"{where}/Type"))
+            continue
+        targets = [("Next", state.get("Next")), ("Default", state.get("Default"))]
+        targets += [(f"Choices/{i}/Next", c.get("Next")) for i, c in enumerate(state.get("Choices", []))]
+        targets += [(f"Catch/{i}/Next", c.get("Next")) for i, c in enumerate(state.get("Catch", []))]
+        for field, target in targets:
+            if target is not None and target not in states:
+                problems.append(_diag("SCHEMA_VALIDATION_FAILED", f"{field} {target!r} of state {name!r} is not a state",
+                                      f"{where}/{field}"))
+        if kind not in TERMINAL_TYPES | {"Choice"} and not state.get("Next") and not state.get("End"):
+            problems.append(_diag("SCHEMA_VALIDATION_FAILED", f"state {name!r} has neither Next nor End", where))
+        inner = state.get("ItemProcessor") or state.get("Iterator")
+        if kind == "Map" and isinstance(inner, dict) and isinstance(inner.get("States"), dict):
+            problems += _diagnose_states(inner, f"{where}/ItemProcessor")
+    return problems
+
+
+def _diag(code: str, message: str, location: str) -> dict:
+    return {"severity": "ERROR", "code": code, "message": message, "location": location}
+
+
+def install_missing_calls() -> None:
+    """Teach moto's Step Functions the calls the AWS provider makes and moto lacks."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if hasattr(StepFunctionResponse, "validate_state_machine_definition"):
+        return
+
+    def validate_state_machine_definition(self) -> str:
+        diagnostics = diagnose(self._get_param("definition"))
+        return json.dumps({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AwsEmulator:
+    """A moto server in a child process on 127.0.0.1; `endpoint` is what boto3 and Terraform point at."""
+
+    def __init__(self, port: int | None = None, log_file: Path | None = None):
+        self.port = port or _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log_file = log_file
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> str:
+        env = {**os.environ, "MOTO_PORT": str(self.port)}  # moto's own internal calls go to this port too
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.proc = subprocess.Popen([sys.executable, "-m", "edp.local.emulator", "--port", str(self.port)],
+                                     env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"AWS emulator exited with code {self.proc.returncode}; see {self.log_file}")
+            try:
+                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
+                return self.endpoint
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"AWS emulator did not answer on {self.endpoint} within {timeout:.0f}s")
+
+    def configure(self, settings: dict) -> None:
+        """moto's runtime config, e.g. {"stepfunctions": {"execute_state_machine": True}}."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/config", data=json.dumps(settings).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=5).close()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+    def __enter__(self) -> AwsEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="moto server on loopback, with EDP's missing calls supplied")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+    install_missing_calls()
+    from moto.server import main as moto_main
+
+    moto_main(["-H", "127.0.0.1", "-p", str(args.port)])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

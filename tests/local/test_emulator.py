@@ -1,0 +1,61 @@
+"""The local AWS emulator: a real moto server on loopback, with ValidateStateMachineDefinition supplied."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import boto3
+import pytest
+
+from edp.local.emulator import AwsEmulator, diagnose
+from edp.settings import REPO_ROOT
+
+ASL = REPO_ROOT / "terraform" / "modules" / "step_functions" / "definition.asl.json"
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with AwsEmulator() as emu:
+        yield emu
+
+
+def client(emulator, service):
+    return boto3.client(service, endpoint_url=emulator.endpoint, region_name="eu-central-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def test_serves_aws_apis_on_loopback(emulator):
+    assert emulator.endpoint.startswith("http://127.0.0.1:")
+    s3 = client(emulator, "s3")
+    s3.create_bucket(Bucket="edp-bronze", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["edp-bronze"]
+
+
+def test_validate_state_machine_definition_is_supplied(emulator):
+    sfn = client(emulator, "stepfunctions")
+    ok = sfn.validate_state_machine_definition(definition=ASL.read_text(), type="STANDARD")
+    assert ok["result"] == "OK" and ok["diagnostics"] == []
+    broken = json.loads(ASL.read_text())
+    broken["States"]["crawl_silver"]["Next"] = "nowhere"
+    bad = sfn.validate_state_machine_definition(definition=json.dumps(broken), type="STANDARD")
+    assert bad["result"] == "FAIL"
+    assert any("'nowhere'" in d["message"] for d in bad["diagnostics"])
+
+
+def test_diagnose_catches_structural_errors():
+    assert diagnose("{not json")[0]["code"] == "INVALID_JSON_DESCRIPTION"
+    doc = {"StartAt": "a", "States": {"a": {"Type": "Task", "Resource": "x"}, "b": {"Type": "Bogus"}}}
+    messages = " ".join(d["message"] for d in diagnose(json.dumps(doc)))
+    assert "neither Next nor End" in messages and "unknown Type 'Bogus'" in messages
+    inner = {"StartAt": "m", "States": {"m": {"Type": "Map", "End": True, "ItemProcessor": {
+        "StartAt": "x", "States": {"x": {"Type": "Pass", "Next": "gone"}}}}}}
+    assert "'gone'" in diagnose(json.dumps(inner))[0]["message"]
+
+
+def test_stop_releases_the_port():
+    emu = AwsEmulator()
+    emu.start()
+    emu.stop()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", emu.port))
