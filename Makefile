@@ -10,8 +10,8 @@ setup:  ## create .venv (with the edp command) and install tools; idempotent
 demo: setup  ## the main job: the local end-to-end pipeline on real engines
 	.venv/bin/edp demo
 
-test: setup  ## every test: unit, DAG integrity, end-to-end on real engines
-	.venv/bin/python -m pytest
+test: setup  ## every test: unit, DAG integrity, Terraform, end-to-end on real engines
+	EDP_TF_PLUGIN_DIR="$$(bash scripts/find-tf-mirror.sh)" .venv/bin/python -m pytest
 
 lint: setup  ## ruff and the Step Functions freshness check
 	.venv/bin/ruff check .

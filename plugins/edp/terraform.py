@@ -87,6 +87,10 @@ class TerraformRunner:
         with self._var_file(variables) as var_args:
             self._run(args + var_args)
 
+    def show_plan(self, plan_file: str = "tfplan") -> dict[str, Any]:
+        """A saved plan as Terraform's JSON (resource_changes, planned_values...), for review or tests."""
+        return json.loads(self._run(["show", "-json", plan_file], quiet=True))
+
     def output(self, include_sensitive: bool = False) -> dict[str, Any]:
         """Output values by name; sensitive ones are redacted unless asked for (never put them in XCom)."""
         raw = json.loads(self._run(["output", "-json"], quiet=True) or "{}")

@@ -1,0 +1,67 @@
+# Runnable example: the lake against the local AWS emulator (`edp.local.emulator`), unprotected so it can
+# be destroyed again. `endpoint` is the emulator's URL.
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 6.0"
+    }
+  }
+}
+
+variable "endpoint" {
+  description = "URL of the local AWS emulator, e.g. http://127.0.0.1:4566."
+  type        = string
+}
+
+variable "protect_data" {
+  description = "prevent_destroy on data buckets; false here so the example can be destroyed again."
+  type        = bool
+  default     = false
+}
+
+variable "name_prefix" {
+  description = "Bucket name prefix."
+  type        = string
+  default     = "edp-local"
+}
+
+provider "aws" {
+  region                      = "eu-central-1"
+  access_key                  = "emulator"
+  secret_key                  = "emulator"
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+
+  endpoints {
+    s3  = var.endpoint
+    kms = var.endpoint
+    sts = var.endpoint
+    iam = var.endpoint
+  }
+}
+
+resource "aws_kms_key" "lake" {
+  description         = "EDP lake encryption (local example)"
+  enable_key_rotation = true
+}
+
+module "data_lake" {
+  source = "../.."
+
+  name_prefix  = var.name_prefix
+  kms_key_arn  = aws_kms_key.lake.arn
+  protect_data = var.protect_data
+}
+
+output "bucket_names" {
+  value = module.data_lake.bucket_names
+}
+
+output "kms_key_arn" {
+  value = aws_kms_key.lake.arn
+}

@@ -1,0 +1,19 @@
+output "bucket_names" {
+  description = "Bucket name per role: bronze, silver, gold, artifacts, athena_results."
+  value       = local.bucket_ids
+}
+
+output "bucket_arns" {
+  description = "Bucket ARN per role."
+  value       = local.bucket_arns
+}
+
+output "data_bucket_names" {
+  description = "Names of the data-bearing buckets (never destroyed by a DAG)."
+  value       = [for k, v in local.buckets : local.bucket_ids[k] if v.data]
+}
+
+output "athena_results_location" {
+  description = "S3 URI for Athena query results."
+  value       = "s3://${local.bucket_ids["athena_results"]}/results/"
+}
