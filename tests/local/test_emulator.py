@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 
-import boto3
 import pytest
 
 from edp.local.emulator import AwsEmulator, diagnose
@@ -20,20 +19,15 @@ def emulator():
         yield emu
 
 
-def client(emulator, service):
-    return boto3.client(service, endpoint_url=emulator.endpoint, region_name="eu-central-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 def test_serves_aws_apis_on_loopback(emulator):
     assert emulator.endpoint.startswith("http://127.0.0.1:")
-    s3 = client(emulator, "s3")
+    s3 = emulator.client("s3")
     s3.create_bucket(Bucket="edp-bronze", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["edp-bronze"]
 
 
 def test_validate_state_machine_definition_is_supplied(emulator):
-    sfn = client(emulator, "stepfunctions")
+    sfn = emulator.client("stepfunctions")
     ok = sfn.validate_state_machine_definition(definition=ASL.read_text(), type="STANDARD")
     assert ok["result"] == "OK" and ok["diagnostics"] == []
     broken = json.loads(ASL.read_text())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-import boto3
 import pytest
 
 from edp.local.emulator import AwsEmulator
@@ -38,20 +37,15 @@ def applied(tmp_path_factory):
         tf.apply("tfplan")
         yield emulator, tf.output()
         tf.destroy({"endpoint": emulator.endpoint, "name_prefix": "edp-test"})
-        s3 = _client(emulator, "s3")
+        s3 = emulator.client("s3")
         assert s3.list_buckets()["Buckets"] == [], "destroy of the unprotected example leaves nothing"
-
-
-def _client(emulator, service):
-    return boto3.client(service, endpoint_url=emulator.endpoint, region_name="eu-central-1",
-                        aws_access_key_id="emulator", aws_secret_access_key="emulator")
 
 
 def test_every_bucket_is_encrypted_private_versioned_and_tls_only(applied):
     emulator, outputs = applied
     names = outputs["bucket_names"]
     assert set(names) == {"bronze", "silver", "gold", "artifacts", "athena_results"}
-    s3 = _client(emulator, "s3")
+    s3 = emulator.client("s3")
     for role, bucket in names.items():
         rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms", role

@@ -122,6 +122,13 @@ class AwsEmulator:
                                          method="POST", headers={"Content-Type": "application/json"})
         urllib.request.urlopen(request, timeout=5).close()
 
+    def client(self, service: str, region: str = "eu-central-1"):
+        """A boto3 client pointed at the emulator (its credentials are placeholders moto accepts)."""
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                            aws_access_key_id="emulator", aws_secret_access_key="emulator")
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
