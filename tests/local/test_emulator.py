@@ -37,6 +37,11 @@ def test_validate_state_machine_definition_is_supplied(emulator):
     assert any("'nowhere'" in d["message"] for d in bad["diagnostics"])
 
 
+def test_list_state_machine_versions_is_supplied(emulator):
+    assert emulator.client("stepfunctions").list_state_machine_versions(
+        stateMachineArn="arn:aws:states:eu-central-1:123456789012:stateMachine:x")["stateMachineVersions"] == []
+
+
 def test_diagnose_catches_structural_errors():
     assert diagnose("{not json")[0]["code"] == "INVALID_JSON_DESCRIPTION"
     doc = {"StartAt": "a", "States": {"a": {"Type": "Task", "Resource": "x"}, "b": {"Type": "Bogus"}}}

@@ -1,8 +1,8 @@
 """The local AWS emulator: a moto server on a loopback port, with the calls moto lacks supplied here.
 
 Terraform's AWS provider calls Step Functions' ValidateStateMachineDefinition
-before it creates a state machine; moto 5 does not implement it, so the
-provider would stall.  Rather than weaken the Terraform, the launcher adds the
+before it creates a state machine and ListStateMachineVersions after; moto 5
+implements neither, so the provider would stall retrying.  Rather than weaken the Terraform, the launcher adds the
 action to moto's Step Functions responses before serving: it checks the
 definition the way the service does for the structural errors that matter
 (JSON, StartAt, every transition's target, state types) and answers in the
@@ -74,14 +74,18 @@ def install_missing_calls() -> None:
     """Teach moto's Step Functions the calls the AWS provider makes and moto lacks."""
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    if hasattr(StepFunctionResponse, "validate_state_machine_definition"):
-        return
-
     def validate_state_machine_definition(self) -> str:
         diagnostics = diagnose(self._get_param("definition"))
         return json.dumps({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
 
-    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+    def list_state_machine_versions(self) -> str:
+        # EDP never publishes versions; the provider lists them after every create and read
+        return json.dumps({"stateMachineVersions": []})
+
+    for name, handler in (("validate_state_machine_definition", validate_state_machine_definition),
+                          ("list_state_machine_versions", list_state_machine_versions)):
+        if not hasattr(StepFunctionResponse, name):
+            setattr(StepFunctionResponse, name, handler)
 
 
 def _free_port() -> int:
