@@ -1,0 +1,19 @@
+output "kms_key_arn" {
+  description = "ARN of the platform KMS key (lake, catalog, logs, secrets)."
+  value       = aws_kms_key.platform.arn
+}
+
+output "kms_alias" {
+  description = "Alias of the platform KMS key."
+  value       = aws_kms_alias.platform.name
+}
+
+output "role_arns" {
+  description = "Role ARN per service: glue, dms, ecs_task, mwaa."
+  value       = { for k, r in aws_iam_role.service : k => r.arn }
+}
+
+output "glue_database_names" {
+  description = "Glue catalog database per layer: bronze, silver, gold."
+  value       = { for k, d in aws_glue_catalog_database.layer : k => d.name }
+}
