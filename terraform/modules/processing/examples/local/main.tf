@@ -1,0 +1,95 @@
+# Runnable example: the Glue job, crawlers and Athena workgroup against the local AWS emulator.
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 6.0"
+    }
+  }
+}
+
+variable "endpoint" {
+  description = "URL of the local AWS emulator, e.g. http://127.0.0.1:4566."
+  type        = string
+}
+
+variable "scripts_dir" {
+  description = "The repo's glue_scripts/ folder."
+  type        = string
+  default     = "../../../../../glue_scripts"
+}
+
+provider "aws" {
+  region                      = "eu-central-1"
+  access_key                  = "emulator"
+  secret_key                  = "emulator"
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+
+  endpoints {
+    s3     = var.endpoint
+    kms    = var.endpoint
+    sts    = var.endpoint
+    iam    = var.endpoint
+    glue   = var.endpoint
+    athena = var.endpoint
+  }
+}
+
+resource "aws_kms_key" "platform" {
+  description         = "EDP platform key (local example)"
+  enable_key_rotation = true
+}
+
+resource "aws_s3_bucket" "artifacts" {
+  bucket = "edp-local-artifacts"
+}
+
+resource "aws_iam_role" "glue" {
+  name = "edp-local-glue"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "glue.amazonaws.com" } }]
+  })
+}
+
+resource "aws_glue_catalog_database" "layer" {
+  for_each = toset(["bronze", "silver"])
+  name     = "edp_local_${each.key}"
+}
+
+module "processing" {
+  source = "../.."
+
+  name_prefix = "edp-local"
+  bucket_names = {
+    bronze         = "edp-local-bronze"
+    silver         = "edp-local-silver"
+    artifacts      = aws_s3_bucket.artifacts.id
+    athena_results = "edp-local-athena-results"
+  }
+  glue_database_names = { for k, d in aws_glue_catalog_database.layer : k => d.name }
+  glue_role_arn       = aws_iam_role.glue.arn
+  kms_key_arn         = aws_kms_key.platform.arn
+  scripts_dir         = var.scripts_dir
+  glue_workers        = 4
+}
+
+output "glue_job_name" {
+  value = module.processing.glue_job_name
+}
+
+output "crawler_names" {
+  value = module.processing.crawler_names
+}
+
+output "athena_workgroup" {
+  value = module.processing.athena_workgroup
+}
+
+output "script_location" {
+  value = module.processing.script_location
+}
