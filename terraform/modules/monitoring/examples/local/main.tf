@@ -1,0 +1,63 @@
+# Runnable example: alarms, failure events, topic and dashboard against the local AWS emulator,
+# with ingestion on (DMS alarms included).
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 6.0"
+    }
+  }
+}
+
+variable "endpoint" {
+  description = "URL of the local AWS emulator, e.g. http://127.0.0.1:4566."
+  type        = string
+}
+
+provider "aws" {
+  region                      = "eu-central-1"
+  access_key                  = "emulator"
+  secret_key                  = "emulator"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+
+  endpoints {
+    sts        = var.endpoint
+    kms        = var.endpoint
+    sns        = var.endpoint
+    cloudwatch = var.endpoint
+    events     = var.endpoint
+  }
+}
+
+resource "aws_kms_key" "platform" {
+  description         = "EDP platform key (local example)"
+  enable_key_rotation = true
+}
+
+module "monitoring" {
+  source = "../.."
+
+  name_prefix       = "edp-local"
+  state_machine_arn = "arn:aws:states:eu-central-1:123456789012:stateMachine:edp-local-pipeline"
+  glue_job_name     = "edp-local-bronze-to-silver"
+  kms_key_arn       = aws_kms_key.platform.arn
+  dms = {
+    replication_instance_id = "edp-local-dms"
+    replication_task_id     = "edp-local-cdc"
+  }
+}
+
+output "alarm_topic_arn" {
+  value = module.monitoring.alarm_topic_arn
+}
+
+output "alarm_names" {
+  value = module.monitoring.alarm_names
+}
+
+output "dashboard_name" {
+  value = module.monitoring.dashboard_name
+}

@@ -1,0 +1,64 @@
+"""The monitoring module against the local AWS emulator: one encrypted topic that every alarm and failure
+event reaches, the alarms the platform needs (pipeline failed, Silver stale, Glue failures, DMS latency),
+and a dashboard over the same metrics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from edp.local.emulator import AwsEmulator
+from edp.settings import REPO_ROOT
+from edp.terraform import TerraformRunner
+
+MODULE = REPO_ROOT / "terraform" / "modules" / "monitoring"
+pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tf") / "monitoring"
+    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
+    with AwsEmulator() as emulator:
+        tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
+        tf.init(backend=False)
+        tf.plan("tfplan", {"endpoint": emulator.endpoint})
+        tf.apply("tfplan")
+        yield emulator, tf.output()
+        tf.destroy({"endpoint": emulator.endpoint})
+        assert emulator.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+
+
+def test_alarms_cover_the_pipeline_and_publish_to_the_topic(applied):
+    emulator, outputs = applied
+    alarms = {a["AlarmName"]: a for a in emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    assert set(alarms) == set(outputs["alarm_names"]) == {
+        "edp-local-pipeline-failed", "edp-local-silver-stale", "edp-local-glue-failed-tasks",
+        "edp-local-dms-cdclatencysource", "edp-local-dms-cdclatencytarget"}
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [outputs["alarm_topic_arn"]], alarm["AlarmName"]
+    stale = alarms["edp-local-silver-stale"]
+    assert stale["MetricName"] == "ExecutionsSucceeded" and stale["TreatMissingData"] == "breaching"
+    assert stale["EvaluationPeriods"] == 26
+
+
+def test_failure_events_route_to_the_encrypted_topic(applied):
+    emulator, outputs = applied
+    topic = emulator.client("sns").get_topic_attributes(TopicArn=outputs["alarm_topic_arn"])["Attributes"]
+    assert topic["KmsMasterKeyId"].startswith("arn:aws:kms:")
+    events = emulator.client("events")
+    for rule, source in (("edp-local-glue-job-failed", "aws.glue"), ("edp-local-dms-task-failed", "aws.dms")):
+        pattern = json.loads(events.describe_rule(Name=rule)["EventPattern"])
+        assert pattern["source"] == [source]
+        (target,) = events.list_targets_by_rule(Rule=rule)["Targets"]
+        assert target["Arn"] == outputs["alarm_topic_arn"]
+
+
+def test_dashboard_shows_pipeline_glue_and_dms(applied):
+    emulator, outputs = applied
+    body = json.loads(emulator.client("cloudwatch").get_dashboard(DashboardName=outputs["dashboard_name"])["DashboardBody"])
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert titles[0] == "Pipeline executions" and any(t.startswith("Glue ") for t in titles)
+    assert "DMS CDC latency (s)" in titles
