@@ -1,0 +1,57 @@
+# Runnable example: the VPC, subnets, gateways, S3 endpoint and tier security groups against the local AWS emulator.
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 6.0"
+    }
+  }
+}
+
+variable "endpoint" {
+  description = "URL of the local AWS emulator, e.g. http://127.0.0.1:4566."
+  type        = string
+}
+
+provider "aws" {
+  region                      = "eu-central-1"
+  access_key                  = "emulator"
+  secret_key                  = "emulator"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+
+  endpoints {
+    sts = var.endpoint
+    ec2 = var.endpoint
+  }
+}
+
+module "network" {
+  source = "../.."
+
+  name_prefix       = "edp-local"
+  azs               = ["eu-central-1a", "eu-central-1b"]
+  alb_ingress_cidrs = ["203.0.113.0/24"]
+}
+
+output "vpc_id" {
+  value = module.network.vpc_id
+}
+
+output "private_subnet_ids" {
+  value = module.network.private_subnet_ids
+}
+
+output "public_subnet_ids" {
+  value = module.network.public_subnet_ids
+}
+
+output "security_group_ids" {
+  value = module.network.security_group_ids
+}
+
+output "s3_endpoint_id" {
+  value = module.network.s3_endpoint_id
+}

@@ -1,0 +1,74 @@
+"""The network module against the local AWS emulator: two AZs of public and private subnets, private egress
+only through the NAT, S3 through the gateway endpoint, and security groups that open only tier-to-tier."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from edp.local.emulator import AwsEmulator
+from edp.settings import REPO_ROOT
+from edp.terraform import TerraformRunner
+
+MODULE = REPO_ROOT / "terraform" / "modules" / "network"
+pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tf") / "network"
+    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
+    with AwsEmulator() as emulator:
+        tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
+        tf.init(backend=False)
+        tf.plan("tfplan", {"endpoint": emulator.endpoint})
+        tf.apply("tfplan")
+        yield emulator, tf.output()
+        tf.destroy({"endpoint": emulator.endpoint})
+
+
+def test_subnets_span_two_azs_and_routes_go_the_right_way(applied):
+    emulator, out = applied
+    ec2 = emulator.client("ec2")
+    private = ec2.describe_subnets(SubnetIds=out["private_subnet_ids"])["Subnets"]
+    public = ec2.describe_subnets(SubnetIds=out["public_subnet_ids"])["Subnets"]
+    assert {s["AvailabilityZone"] for s in private} == {s["AvailabilityZone"] for s in public} == \
+        {"eu-central-1a", "eu-central-1b"}
+    assert not any(s["MapPublicIpOnLaunch"] for s in private + public)
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [out["vpc_id"]]}])["RouteTables"]
+
+    def table_of(subnet_id):
+        return next(t for t in tables if any(a.get("SubnetId") == subnet_id for a in t["Associations"]))
+
+    for subnet in out["private_subnet_ids"]:
+        routes = table_of(subnet)["Routes"]
+        default = [r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        assert default and default[0].get("NatGatewayId"), "private subnets leave through the NAT only"
+        assert not any(r.get("GatewayId", "").startswith("igw-") for r in routes)
+    for subnet in out["public_subnet_ids"]:
+        assert any(r.get("GatewayId", "").startswith("igw-") for r in table_of(subnet)["Routes"])
+    endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[out["s3_endpoint_id"]])["VpcEndpoints"][0]
+    assert endpoint["ServiceName"].endswith(".s3") and endpoint["VpcEndpointType"] == "Gateway"
+    assert table_of(out["private_subnet_ids"][0])["RouteTableId"] in endpoint["RouteTableIds"]
+
+
+def test_security_groups_open_only_tier_to_tier(applied):
+    emulator, out = applied
+    ec2 = emulator.client("ec2")
+    groups = {g["GroupId"]: g for g in ec2.describe_security_groups(GroupIds=list(out["security_group_ids"].values()))[
+        "SecurityGroups"]}
+    sg = out["security_group_ids"]
+    rds = groups[sg["rds"]]
+    (rule,) = rds["IpPermissions"]
+    assert (rule["FromPort"], rule["ToPort"]) == (5432, 5432)
+    assert [p["GroupId"] for p in rule["UserIdGroupPairs"]] == [sg["dms"]] and rule["IpRanges"] == []
+    assert rds["IpPermissionsEgress"] == [], "the database tier sends nothing"
+    for tier, group in ((t, groups[i]) for t, i in sg.items()):
+        for perm in group["IpPermissions"]:
+            assert all(r["CidrIp"] != "0.0.0.0/0" for r in perm["IpRanges"]), f"{tier} is open to the world"
+    alb = groups[sg["alb"]]["IpPermissions"]
+    assert [(p["FromPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in alb] == [(443, ["203.0.113.0/24"])]
+    default = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [out["vpc_id"]]},
+                                                    {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
+    assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
