@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from edp.local.ports import free_port
 
 STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
 TERMINAL_TYPES = {"Succeed", "Fail"}
@@ -88,17 +89,11 @@ def install_missing_calls() -> None:
             setattr(StepFunctionResponse, name, handler)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class AwsEmulator:
     """A moto server in a child process on 127.0.0.1; `endpoint` is what boto3 and Terraform point at."""
 
     def __init__(self, port: int | None = None, log_file: Path | None = None):
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_file = log_file
         self.proc: subprocess.Popen | None = None

@@ -15,12 +15,12 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from edp.local.ports import free_port, port_is_free
 from edp.settings import ConfigError, local_paths
 
 DATABASE = "shop"
@@ -64,12 +64,6 @@ def find_bindir() -> Path:
         "(Debian: apt-get install postgresql; macOS: brew install postgresql@16) "
         "or set EDP_PG_BINDIR to their folder"
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class EmbeddedPostgres:
@@ -126,7 +120,7 @@ class EmbeddedPostgres:
         conn = self.connection()
         if self.is_running():
             return conn
-        port = conn.port if _port_free(conn.port) else _free_port()
+        port = conn.port if port_is_free(conn.port) else free_port()
         if port != conn.port:
             conn = Connection(**{**conn.__dict__, "port": port})
             self._write_connection(conn)
@@ -174,7 +168,7 @@ class EmbeddedPostgres:
             )
         finally:
             pwfile.unlink(missing_ok=True)
-        conn = Connection(host="127.0.0.1", port=_free_port(), dbname=DATABASE, user=USER, password=password)
+        conn = Connection(host="127.0.0.1", port=free_port(), dbname=DATABASE, user=USER, password=password)
         self._write_connection(conn)
         self.start()
         import psycopg2
@@ -203,12 +197,3 @@ class EmbeddedPostgres:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"PostgreSQL did not accept connections; see {self.log_file}") from None
                 time.sleep(0.2)
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
