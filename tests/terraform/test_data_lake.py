@@ -6,17 +6,15 @@ mirror with scripts/find-tf-mirror.sh); a machine with registry access needs nei
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
 from edp.local.emulator import AwsEmulator
 from edp.settings import REPO_ROOT
-from edp.terraform import TerraformRunner
+from tests.terraform.conftest import applied_example, local_example, requires_terraform
 
-MODULE = REPO_ROOT / "terraform" / "modules" / "data_lake"
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+pytestmark = requires_terraform
 
 
 def test_terraform_tree_is_formatted():
@@ -27,18 +25,11 @@ def test_terraform_tree_is_formatted():
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tf") / "data_lake"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    example = work / "examples" / "local"
-    with AwsEmulator() as emulator:
-        tf = TerraformRunner(example, echo=lambda line: None)
-        tf.init(backend=False)
-        assert tf.plan("tfplan", {"endpoint": emulator.endpoint, "name_prefix": "edp-test"})
-        tf.apply("tfplan")
-        yield emulator, tf.output()
-        tf.destroy({"endpoint": emulator.endpoint, "name_prefix": "edp-test"})
-        s3 = emulator.client("s3")
-        assert s3.list_buckets()["Buckets"] == [], "destroy of the unprotected example leaves nothing"
+    def nothing_left(emulator):
+        assert emulator.client("s3").list_buckets()["Buckets"] == [], "destroy of the unprotected example leaves nothing"
+
+    with applied_example(tmp_path_factory.mktemp("tf"), "data_lake", {"name_prefix": "edp-test"}, after_destroy=nothing_left) as applied:
+        yield applied
 
 
 def test_every_bucket_is_encrypted_private_versioned_and_tls_only(applied):
@@ -63,10 +54,7 @@ def test_every_bucket_is_encrypted_private_versioned_and_tls_only(applied):
 
 def test_data_buckets_are_protected_unless_told_otherwise(tmp_path):
     """Planned, not applied: with protect_data (the module default) the data buckets carry prevent_destroy."""
-    work = tmp_path / "data_lake"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-    tf.init(backend=False)
+    tf = local_example(tmp_path, "data_lake")
     with AwsEmulator() as emulator:
         tf.plan("tfplan", {"endpoint": emulator.endpoint, "protect_data": True})
     buckets = {c["index"]: c["name"] for c in tf.show_plan("tfplan")["resource_changes"]
@@ -76,10 +64,7 @@ def test_data_buckets_are_protected_unless_told_otherwise(tmp_path):
 
 
 def test_validation_rejects_a_bad_prefix(tmp_path):
-    work = tmp_path / "data_lake"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-    tf.init(backend=False)
+    tf = local_example(tmp_path, "data_lake")
     from edp.terraform import TerraformError
 
     with pytest.raises(TerraformError, match="name_prefix must be 3-42 characters"):

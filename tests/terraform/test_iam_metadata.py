@@ -4,30 +4,21 @@ per layer, and one role per service whose policy reaches only what that service 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from edp.local.emulator import AwsEmulator
-from edp.settings import REPO_ROOT
-from edp.terraform import TerraformRunner
+from tests.terraform.conftest import applied_example, requires_terraform
 
-MODULE = REPO_ROOT / "terraform" / "modules" / "iam_metadata"
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+pytestmark = requires_terraform
 
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tf") / "iam_metadata"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    with AwsEmulator() as emulator:
-        tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-        tf.init(backend=False)
-        tf.plan("tfplan", {"endpoint": emulator.endpoint})
-        tf.apply("tfplan")
-        yield emulator, tf.output()
-        tf.destroy({"endpoint": emulator.endpoint})
+    def nothing_left(emulator):
         assert emulator.client("glue").get_databases()["DatabaseList"] == []
+
+    with applied_example(tmp_path_factory.mktemp("tf"), "iam_metadata", after_destroy=nothing_left) as applied:
+        yield applied
 
 
 def policy_of(emulator, role: str) -> dict:

@@ -5,30 +5,21 @@ and a dashboard over the same metrics."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from edp.local.emulator import AwsEmulator
-from edp.settings import REPO_ROOT
-from edp.terraform import TerraformRunner
+from tests.terraform.conftest import applied_example, requires_terraform
 
-MODULE = REPO_ROOT / "terraform" / "modules" / "monitoring"
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+pytestmark = requires_terraform
 
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tf") / "monitoring"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    with AwsEmulator() as emulator:
-        tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-        tf.init(backend=False)
-        tf.plan("tfplan", {"endpoint": emulator.endpoint})
-        tf.apply("tfplan")
-        yield emulator, tf.output()
-        tf.destroy({"endpoint": emulator.endpoint})
+    def nothing_left(emulator):
         assert emulator.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+
+    with applied_example(tmp_path_factory.mktemp("tf"), "monitoring", after_destroy=nothing_left) as applied:
+        yield applied
 
 
 def test_alarms_cover_the_pipeline_and_publish_to_the_topic(applied):

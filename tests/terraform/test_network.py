@@ -3,29 +3,17 @@ only through the NAT, S3 through the gateway endpoint, and security groups that 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from edp.local.emulator import AwsEmulator
-from edp.settings import REPO_ROOT
-from edp.terraform import TerraformRunner
+from tests.terraform.conftest import applied_example, requires_terraform
 
-MODULE = REPO_ROOT / "terraform" / "modules" / "network"
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+pytestmark = requires_terraform
 
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tf") / "network"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    with AwsEmulator() as emulator:
-        tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-        tf.init(backend=False)
-        tf.plan("tfplan", {"endpoint": emulator.endpoint})
-        tf.apply("tfplan")
-        yield emulator, tf.output()
-        tf.destroy({"endpoint": emulator.endpoint})
+    with applied_example(tmp_path_factory.mktemp("tf"), "network") as applied:
+        yield applied
 
 
 def test_subnets_span_two_azs_and_routes_go_the_right_way(applied):

@@ -4,33 +4,23 @@ the Athena workgroup enforces its result location, encryption and bytes limit.""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from edp import dms_format
-from edp.local.emulator import AwsEmulator
-from edp.settings import REPO_ROOT, glue_scripts_dir
-from edp.terraform import TerraformRunner
+from edp.settings import glue_scripts_dir
+from tests.terraform.conftest import applied_example, requires_terraform
 
-MODULE = REPO_ROOT / "terraform" / "modules" / "processing"
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+pytestmark = requires_terraform
 
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tf") / "processing"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    variables = {"scripts_dir": str(glue_scripts_dir())}
-    with AwsEmulator() as emulator:
-        variables["endpoint"] = emulator.endpoint
-        tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-        tf.init(backend=False)
-        tf.plan("tfplan", variables)
-        tf.apply("tfplan")
-        yield emulator, tf.output()
-        tf.destroy(variables)
+    def nothing_left(emulator):
         assert emulator.client("glue").get_jobs()["Jobs"] == []
+
+    variables = {"scripts_dir": str(glue_scripts_dir())}
+    with applied_example(tmp_path_factory.mktemp("tf"), "processing", variables, after_destroy=nothing_left) as applied:
+        yield applied
 
 
 def test_glue_job_runs_the_repo_script_with_lake_locations(applied):

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 
 from edp import asl
 from edp.local.emulator import AwsEmulator
 from edp.settings import REPO_ROOT
-from edp.terraform import TerraformRunner
+from tests.terraform.conftest import applied_example, local_example, requires_terraform
 
 MODULE = REPO_ROOT / "terraform" / "modules" / "step_functions"
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+pytestmark = requires_terraform
 
 
 def example_values() -> dict[str, str]:
@@ -26,16 +25,11 @@ def example_values() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tf") / "step_functions"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    with AwsEmulator() as emulator:
-        tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-        tf.init(backend=False)
-        tf.plan("tfplan", {"endpoint": emulator.endpoint})
-        tf.apply("tfplan")
-        yield emulator, tf.output()
-        tf.destroy({"endpoint": emulator.endpoint})
+    def nothing_left(emulator):
         assert emulator.client("stepfunctions").list_state_machines()["stateMachines"] == []
+
+    with applied_example(tmp_path_factory.mktemp("tf"), "step_functions", after_destroy=nothing_left) as applied:
+        yield applied
 
 
 def test_deployed_definition_is_the_generated_asl(deployed, spec):
@@ -72,12 +66,9 @@ def test_role_names_only_the_pipeline_resources(deployed):
 
 
 def test_missing_placeholder_value_is_refused(tmp_path):
-    work = tmp_path / "step_functions"
-    shutil.copytree(MODULE, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    main = work / "examples" / "local" / "main.tf"
+    tf = local_example(tmp_path, "step_functions")
+    main = tf.working_dir / "main.tf"
     main.write_text(re.sub(r'\n\s*dbt_container_name\s*=\s*"dbt"', "", main.read_text()))
-    tf = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
-    tf.init(backend=False)
     from edp.terraform import TerraformError
 
     with AwsEmulator() as emulator, pytest.raises(TerraformError, match="must give every placeholder"):
