@@ -31,7 +31,7 @@ DEFINITION_FILE = "definition.asl.json"
 
 # Terraform templatefile() variables the definition needs; the step_functions module passes each.
 PLACEHOLDERS = {
-    "dms_replication_task_arn": "ARN of the full-load-and-CDC replication task",
+    "session_parameter": "SSM parameter where the session stack publishes its outputs (the DMS task ARN among them)",
     "glue_job_bronze_to_silver": "name of the Bronze->Silver Glue job",
     "glue_crawler_silver": "name of the Silver crawler",
     "ecs_cluster_arn": "ECS cluster running the dbt container",
@@ -80,14 +80,16 @@ def step(task: Task, name: str) -> str:
 
 # -- one builder per task kind: returns {state name: state}, entry state is the task id ------------
 def _start_then_poll(task: Task, nxt: str, start: dict[str, Any], poll: dict[str, Any], done: dict,
-                     failed: dict) -> dict[str, Any]:
+                     failed: dict, entry: str | None = None) -> dict[str, Any]:
     """For services with no `.sync` integration: start, then Wait -> poll -> Choice until done or failed.
 
     `done` and `failed` are Choice rule conditions over `$.<task id>`, where the poll's result lands.
+    The start state is the task's entry unless `entry` names another (a state that runs before it).
     """
+    first = entry or task.id
     return {
-        task.id: {"Type": "Task", **start, "ResultPath": None, "Retry": retry(task), "Catch": catch(),
-                  "Next": step(task, "wait")},
+        first: {"Type": "Task", **start, "ResultPath": None, "Retry": retry(task), "Catch": catch(),
+                "Next": step(task, "wait")},
         step(task, "wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "poll")},
         step(task, "poll"): {"Type": "Task", **poll, "ResultPath": f"$.{task.id}", "Retry": retry(task),
                              "Catch": catch(), "Next": step(task, "check")},
@@ -100,24 +102,39 @@ def _start_then_poll(task: Task, nxt: str, start: dict[str, Any], poll: dict[str
 
 
 def _cdc_ingest(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    arn = ph("dms_replication_task_arn")
+    """Read the live session's outputs first: the DMS task belongs to the session layer, so its ARN is
+    known only while ingestion is on (a missing parameter fails the run with that reason)."""
+    arn = "$.session.outputs.dms_replication_task_arn"
     status = f"$.{task.id}.status"
+    read_session = {
+        task.id: {
+            "Type": "Task",
+            "Comment": "Read the ingestion session's outputs (published by the session stack).",
+            "Resource": sdk_integration("ssm", "getParameter"),
+            "Parameters": {"Name": ph("session_parameter")},
+            "ResultSelector": {"outputs.$": "States.StringToJson($.Parameter.Value)"},
+            "ResultPath": "$.session",
+            "Retry": retry(task),
+            "Catch": catch(),
+            "Next": step(task, "start"),
+        },
+    }
     start = {
-        "Comment": "Resume the DMS full-load-and-CDC task (started by the ingestion session).",
+        "Comment": "Resume the DMS full-load-and-CDC task (created by the ingestion session).",
         "Resource": sdk_integration("databasemigration", "startReplicationTask"),
-        "Parameters": {"ReplicationTaskArn": arn, "StartReplicationTaskType": "resume-processing"},
+        "Parameters": {"ReplicationTaskArn.$": arn, "StartReplicationTaskType": "resume-processing"},
         "TimeoutSeconds": 300,
     }
     poll = {
         "Resource": sdk_integration("databasemigration", "describeReplicationTasks"),
-        "Parameters": {"Filters": [{"Name": "replication-task-arn", "Values": [arn]}]},
+        "Parameters": {"Filters": [{"Name": "replication-task-arn", "Values.$": f"States.Array({arn})"}]},
         "ResultSelector": {"status.$": "$.ReplicationTasks[0].Status",
                            "stats.$": "$.ReplicationTasks[0].ReplicationTaskStats"},
     }
     done = {"And": [{"Variable": status, "StringEquals": "running"},
                     {"Variable": f"$.{task.id}.stats.FullLoadProgressPercent", "NumericEquals": 100}]}
     failed = {"Or": [{"Variable": status, "StringEquals": "failed"}, {"Variable": status, "StringEquals": "stopped"}]}
-    return _start_then_poll(task, nxt, start, poll, done, failed)
+    return {**read_session, **_start_then_poll(task, nxt, start, poll, done, failed, entry=step(task, "start"))}
 
 
 def _glue_job(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:

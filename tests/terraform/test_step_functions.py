@@ -61,8 +61,9 @@ def test_role_names_only_the_pipeline_resources(deployed):
     statements = {s["Sid"]: s for s in policy["Statement"]}
     assert statements["GlueJob"]["Resource"].endswith(":job/edp-local-bronze-to-silver")
     assert statements["GlueCrawler"]["Resource"].endswith(":crawler/edp-local-silver")
-    assert statements["DmsTask"]["Resource"] == example_values()["dms_replication_task_arn"]
-    assert "*" not in json.dumps([statements[s]["Action"] for s in ("GlueJob", "GlueCrawler", "DmsTask")])
+    assert statements["SessionOutputs"]["Resource"].endswith(":parameter/edp-local/session")
+    assert statements["DmsTask"]["Condition"] == {"StringEquals": {"aws:ResourceTag/edp:platform": "edp-local"}}
+    assert "*" not in json.dumps([statements[s]["Action"] for s in ("GlueJob", "GlueCrawler", "DmsTask", "SessionOutputs")])
 
 
 def test_missing_placeholder_value_is_refused(tmp_path):

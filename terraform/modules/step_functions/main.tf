@@ -47,9 +47,26 @@ data "aws_iam_policy_document" "pipeline" {
     resources = ["${local.glue_arn}:crawler/${local.vars.glue_crawler_silver}"]
   }
   statement {
+    sid       = "SessionOutputs"
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${trimprefix(local.vars.session_parameter, "/")}"]
+  }
+  # The replication task belongs to the session layer, so its ARN is not known here: allow only
+  # tasks tagged as this platform's (the ingestion module tags them).
+  statement {
     sid       = "DmsTask"
-    actions   = ["dms:StartReplicationTask", "dms:DescribeReplicationTasks"]
-    resources = [local.vars.dms_replication_task_arn]
+    actions   = ["dms:StartReplicationTask"]
+    resources = ["arn:${local.partition}:dms:${local.region}:${local.account}:task:*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/edp:platform"
+      values   = [var.name_prefix]
+    }
+  }
+  statement {
+    sid       = "DmsDescribe"
+    actions   = ["dms:DescribeReplicationTasks"]
+    resources = ["*"] # Describe* calls do not support resource-level permissions
   }
   statement {
     sid       = "EcsRunTask"

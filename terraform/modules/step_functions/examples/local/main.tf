@@ -38,7 +38,7 @@ module "step_functions" {
 
   name_prefix = "edp-local"
   definition_variables = {
-    dms_replication_task_arn  = "arn:aws:dms:eu-central-1:123456789012:task:EDPLOCAL"
+    session_parameter         = "/edp-local/session"
     glue_job_bronze_to_silver = "edp-local-bronze-to-silver"
     glue_crawler_silver       = "edp-local-silver"
     ecs_cluster_arn           = "arn:aws:ecs:eu-central-1:123456789012:cluster/edp-local"
