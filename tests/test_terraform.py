@@ -73,3 +73,49 @@ def test_operator_applies_and_returns_redacted_outputs(module):
     assert down.execute(context={}) == {}
     with pytest.raises(ValueError, match="unknown Terraform command 'nuke'"):
         TerraformOperator(task_id="bad", working_dir=str(module), command="nuke")
+
+
+def test_data_loss_lists_buckets_and_unsnapshotted_databases():
+    from edp.terraform import data_loss
+
+    def change(kind, actions, before=None):
+        return {"address": f"module.x.{kind}.this", "type": kind, "change": {"actions": actions, "before": before}}
+
+    plan = {"resource_changes": [
+        change("aws_s3_bucket", ["delete"]),
+        change("aws_s3_bucket_policy", ["update"]),
+        change("aws_glue_catalog_database", ["delete", "create"]),  # a replacement deletes too
+        change("aws_db_instance", ["delete"], {"skip_final_snapshot": True}),
+        change("aws_db_instance", ["delete"], {"skip_final_snapshot": False}),
+        change("aws_dms_replication_task", ["delete"]),
+    ]}
+    assert data_loss(plan) == [
+        "module.x.aws_s3_bucket.this (aws_s3_bucket) would be deleted",
+        "module.x.aws_glue_catalog_database.this (aws_glue_catalog_database) would be deleted",
+        "module.x.aws_db_instance.this (aws_db_instance) would be deleted without a final snapshot",
+    ]
+
+
+def test_operator_refuses_to_delete_a_bucket_and_leaves_it(tmp_path):
+    """Both ways a bucket can go (a destroy, or a plan that drops it) are refused before anything runs."""
+    from edp.local.emulator import AwsEmulator
+    from edp.operators.terraform import TerraformOperator
+    from edp.terraform import DataLossRefused
+
+    work = tmp_path / "bucket"
+    shutil.copytree(MODULE.with_name("bucket"), work)
+    with AwsEmulator() as emulator:
+        def operator(command, **variables):
+            return TerraformOperator(task_id=command, working_dir=str(work), command=command,
+                                     variables={"endpoint": emulator.endpoint, **variables})
+
+        operator("plan_and_apply").execute(context={})
+        with pytest.raises(DataLossRefused, match=r"aws_s3_bucket.data\[0\] \(aws_s3_bucket\) would be deleted"):
+            operator("destroy").execute(context={})
+        with pytest.raises(DataLossRefused):
+            operator("plan_and_apply", keep_bucket=False).execute(context={})
+        assert [b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]] == ["edp-guard-data"]
+        unguarded = operator("destroy")
+        unguarded.protect_data = False  # a person tearing down a throwaway environment
+        unguarded.execute(context={})
+        assert emulator.client("s3").list_buckets()["Buckets"] == []

@@ -32,6 +32,31 @@ class TerraformError(RuntimeError):
     """Terraform exited non-zero; the message holds the command, the exit code and the end of its output."""
 
 
+class DataLossRefused(TerraformError):
+    """A plan would delete a data-bearing resource; DAGs never apply such a plan."""
+
+
+# Resource types whose deletion loses data nobody can rebuild from the lake.
+DATA_BEARING_PREFIXES = ("aws_s3_bucket", "aws_glue_catalog_database", "aws_glue_catalog_table", "aws_kms_key",
+                         "aws_dynamodb_table", "aws_efs_file_system")
+# Databases may go only when they leave a final snapshot behind.
+SNAPSHOT_ON_DELETE = ("aws_db_instance", "aws_rds_cluster")
+
+
+def data_loss(plan: dict[str, Any]) -> list[str]:
+    """Why applying `plan` (Terraform's `show -json`) would lose data: one line per offending resource."""
+    problems = []
+    for change in plan.get("resource_changes", []):
+        if "delete" not in change["change"]["actions"]:
+            continue
+        kind, before = change["type"], change["change"].get("before") or {}
+        if kind.startswith(DATA_BEARING_PREFIXES):
+            problems.append(f"{change['address']} ({kind}) would be deleted")
+        elif kind in SNAPSHOT_ON_DELETE and before.get("skip_final_snapshot", True):
+            problems.append(f"{change['address']} ({kind}) would be deleted without a final snapshot")
+    return problems
+
+
 class TerraformRunner:
     """Runs Terraform in one working directory; every call streams Terraform's log to `echo`."""
 
@@ -78,8 +103,16 @@ class TerraformRunner:
             code = self._run(args + var_args, ok_codes=(0, 2), want_code=True)
         return code == 2
 
-    def apply(self, plan_file: str = "tfplan") -> None:
-        """Apply exactly the saved plan (no re-planning, so what was reviewed is what runs)."""
+    def apply(self, plan_file: str = "tfplan", protect_data: bool = False) -> None:
+        """Apply exactly the saved plan (no re-planning, so what was reviewed is what runs).
+
+        With `protect_data`, a plan that deletes a data-bearing resource is refused before anything runs.
+        """
+        if protect_data:
+            problems = data_loss(self.show_plan(plan_file))
+            if problems:
+                raise DataLossRefused(f"refusing to apply {plan_file} in {self.working_dir}: it would lose data:\n  "
+                                      + "\n  ".join(problems))
         self._run(["apply", f"-lock-timeout={self.lock_timeout}", plan_file])
 
     def destroy(self, variables: dict[str, Any] | None = None, targets: Iterable[str] = ()) -> None:

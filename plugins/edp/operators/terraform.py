@@ -2,7 +2,10 @@
 
 The runner (`edp.terraform.TerraformRunner`) owns the CLI; the operator only
 declares its templated fields, streams Terraform's log into the task log and
-returns the outputs (sensitive ones redacted) for XCom.
+returns the outputs (sensitive ones redacted) for XCom.  Every change, a
+destroy included, goes through a saved plan that is checked before it is
+applied: by default a plan that would delete a data-bearing resource is
+refused (`edp.terraform.data_loss`), so no DAG can lose stored data.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class TerraformOperator(BaseOperator):
     :param targets: resource addresses for ``-target`` (plan and destroy).
     :param plan_file: where the saved plan is written, relative to ``working_dir``.
     :param lock_timeout: how long to wait for the state lock.
+    :param protect_data: refuse any plan that deletes a data-bearing resource (default on; DAGs keep it on).
+    :param env: extra environment for Terraform (e.g. ``TF_DATA_DIR``).
     :return: the module's outputs, sensitive values redacted.
     """
 
@@ -37,7 +42,8 @@ class TerraformOperator(BaseOperator):
 
     def __init__(self, *, working_dir: str, command: str = "plan_and_apply", workspace: str | None = None,
                  variables: dict[str, Any] | None = None, backend_config: dict[str, str] | None = None,
-                 targets: Sequence[str] = (), plan_file: str = "tfplan", lock_timeout: str = "5m", **kwargs):
+                 targets: Sequence[str] = (), plan_file: str = "tfplan", lock_timeout: str = "5m",
+                 protect_data: bool = True, env: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
         if command not in COMMANDS:
             raise ValueError(f"{self.task_id}: unknown Terraform command {command!r}; use one of {', '.join(COMMANDS)}")
@@ -49,17 +55,18 @@ class TerraformOperator(BaseOperator):
         self.targets = targets
         self.plan_file = plan_file
         self.lock_timeout = lock_timeout
+        self.protect_data = protect_data
+        self.env = env
 
     def execute(self, context) -> dict[str, Any]:
-        runner = TerraformRunner(self.working_dir, lock_timeout=self.lock_timeout, echo=self.log.info)
+        runner = TerraformRunner(self.working_dir, lock_timeout=self.lock_timeout, echo=self.log.info, env=self.env)
         runner.init(backend_config=self.backend_config)
         if self.workspace:
             runner.workspace(self.workspace)
-        if self.command in ("plan", "plan_and_apply"):
-            changed = runner.plan(self.plan_file, self.variables, self.targets)
+        if self.command != "output":
+            destroy = self.command == "destroy"
+            changed = runner.plan(self.plan_file, self.variables, self.targets, destroy=destroy)
             self.log.info("plan %s", "has changes" if changed else "is empty")
-            if self.command == "plan_and_apply":
-                runner.apply(self.plan_file)
-        elif self.command == "destroy":
-            runner.destroy(self.variables, self.targets)
+            if changed and self.command != "plan":
+                runner.apply(self.plan_file, protect_data=self.protect_data)
         return runner.output()

@@ -1,0 +1,102 @@
+# The foundation: everything that outlives a session. Applied by CI or a person, never by a DAG;
+# DAGs change only the session stack, which reads `session_inputs` from this stack's state.
+locals {
+  layers        = ["bronze", "silver", "gold", "artifacts", "athena_results"]
+  bucket_arns   = { for k in local.layers : k => "arn:aws:s3:::${var.name_prefix}-${replace(k, "_", "-")}" }
+  glue_prefix   = replace(var.name_prefix, "-", "_")
+  session_param = "/${var.name_prefix}/session"
+  # the session stack names its DMS resources so; the alarms exist before the first session
+  dms_ids = { replication_instance_id = "${var.name_prefix}-dms", replication_task_id = "${var.name_prefix}-cdc" }
+}
+
+module "network" {
+  source = "../../modules/network"
+
+  name_prefix = var.name_prefix
+  cidr_block  = var.cidr_block
+  azs         = var.azs
+  enable_nat  = var.enable_nat
+  tags        = var.tags
+}
+
+module "iam_metadata" {
+  source = "../../modules/iam_metadata"
+
+  name_prefix          = var.name_prefix
+  glue_database_prefix = local.glue_prefix
+  bucket_arns          = local.bucket_arns
+  tags                 = var.tags
+}
+
+module "data_lake" {
+  source = "../../modules/data_lake"
+
+  name_prefix  = var.name_prefix
+  kms_key_arn  = module.iam_metadata.kms_key_arn
+  protect_data = var.protect_data
+  tags         = var.tags
+}
+
+module "processing" {
+  source = "../../modules/processing"
+
+  name_prefix                 = var.name_prefix
+  bucket_names                = module.data_lake.bucket_names
+  glue_database_names         = module.iam_metadata.glue_database_names
+  glue_role_arn               = module.iam_metadata.role_arns["glue"]
+  kms_key_arn                 = module.iam_metadata.kms_key_arn
+  scripts_dir                 = var.scripts_dir
+  glue_workers                = var.glue_workers
+  athena_bytes_scanned_cutoff = var.athena_bytes_scanned_cutoff
+  glue_connection = {
+    subnet_id          = module.network.private_subnet_ids[0]
+    availability_zone  = var.azs[0]
+    security_group_ids = [module.network.security_group_ids["glue"]]
+  }
+  tags = var.tags
+}
+
+module "containers" {
+  source = "../../modules/containers"
+
+  name_prefix        = var.name_prefix
+  kms_key_arn        = module.iam_metadata.kms_key_arn
+  task_role_arn      = module.iam_metadata.role_arns["ecs_task"]
+  image_tag          = var.dbt_image_tag
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
+}
+
+module "step_functions" {
+  source = "../../modules/step_functions"
+
+  name_prefix = var.name_prefix
+  definition_variables = {
+    session_parameter         = local.session_param
+    glue_job_bronze_to_silver = module.processing.glue_job_name
+    glue_crawler_silver       = module.processing.crawler_names["silver"]
+    ecs_cluster_arn           = module.containers.cluster_arn
+    dbt_task_definition_arn   = module.containers.task_definition_arn
+    dbt_container_name        = module.containers.container_name
+    private_subnet_a          = module.network.private_subnet_ids[0]
+    private_subnet_b          = module.network.private_subnet_ids[1]
+    ecs_security_group_id     = module.network.security_group_ids["ecs"]
+  }
+  ecs_task_role_arns = module.containers.role_arns
+  schedule_enabled   = var.schedule_enabled
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.iam_metadata.kms_key_arn
+  tags               = var.tags
+}
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  name_prefix       = var.name_prefix
+  state_machine_arn = module.step_functions.state_machine_arn
+  glue_job_name     = module.processing.glue_job_name
+  dms               = local.dms_ids
+  alarm_emails      = var.alarm_emails
+  kms_key_arn       = module.iam_metadata.kms_key_arn
+  tags              = var.tags
+}

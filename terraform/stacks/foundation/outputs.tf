@@ -1,0 +1,65 @@
+output "bucket_names" {
+  description = "Lake bucket per role: bronze, silver, gold, artifacts, athena_results."
+  value       = module.data_lake.bucket_names
+}
+
+output "glue_job_name" {
+  description = "The Bronze->Silver Glue job."
+  value       = module.processing.glue_job_name
+}
+
+output "crawler_names" {
+  description = "Crawler per layer."
+  value       = module.processing.crawler_names
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup dbt runs in."
+  value       = module.processing.athena_workgroup
+}
+
+output "state_machine_arn" {
+  description = "The lean-path pipeline state machine."
+  value       = module.step_functions.state_machine_arn
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of pipeline alarms and failure callbacks."
+  value       = module.monitoring.alarm_topic_arn
+}
+
+output "ecs" {
+  description = "Where the dbt container runs: cluster, task definition, container, subnets, security group."
+  value = {
+    cluster_arn         = module.containers.cluster_arn
+    task_definition_arn = module.containers.task_definition_arn
+    container_name      = module.containers.container_name
+    subnet_ids          = module.network.private_subnet_ids
+    security_group_id   = module.network.security_group_ids["ecs"]
+  }
+}
+
+output "session_parameter" {
+  description = "SSM parameter the session stack publishes its outputs to."
+  value       = local.session_param
+}
+
+output "session_inputs" {
+  description = "Everything the session stack needs from the foundation, read through remote state."
+  value = {
+    name_prefix          = var.name_prefix
+    session_parameter    = local.session_param
+    kms_key_arn          = module.iam_metadata.kms_key_arn
+    vpc_id               = module.network.vpc_id
+    private_subnet_ids   = module.network.private_subnet_ids
+    security_group_ids   = module.network.security_group_ids
+    bucket_names         = module.data_lake.bucket_names
+    bucket_arns          = module.data_lake.bucket_arns
+    glue_database_names  = module.iam_metadata.glue_database_names
+    dms_role_arn         = module.iam_metadata.role_arns["dms"]
+    dms_instance_id      = local.dms_ids.replication_instance_id
+    dms_task_id          = local.dms_ids.replication_task_id
+    glue_job_name        = module.processing.glue_job_name
+    default_glue_workers = var.glue_workers
+  }
+}
