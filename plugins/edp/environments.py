@@ -18,6 +18,7 @@ from edp.settings import REPO_ROOT, ConfigError, local_paths
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 LAYERS = ("foundation", "session")
+LOCAL_REGION = "eu-central-1"  # the region environments/local and the module examples name
 
 
 def resolve_environment(value: str | None = None) -> str:
@@ -33,6 +34,23 @@ def aws_endpoint() -> str:
         raise ConfigError("the local environment needs the AWS emulator: start it with `edp emulator` and set "
                           "EDP_AWS_ENDPOINT to the URL it prints")
     return endpoint
+
+
+def emulator_client(service: str, endpoint: str, region: str = LOCAL_REGION):
+    """A boto3 client pointed at the local AWS emulator (its credentials are placeholders moto accepts)."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id="emulator", aws_secret_access_key="emulator")
+
+
+def aws_client(service: str, environment: str):
+    """A boto3 client for `environment`: the emulator for local, the default credential chain otherwise."""
+    import boto3
+
+    if resolve_environment(environment) == "local":
+        return emulator_client(service, aws_endpoint())
+    return boto3.client(service)
 
 
 def terraform_dir() -> Path:
