@@ -53,12 +53,16 @@ def test_pipeline_structure(dagbag, spec):
     dag = dagbag.dags[spec.pipeline.id]
     structure = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
     assert structure == {
-        "cdc_ingest": ["bronze_to_silver"],
+        "ingestion_up": ["cdc_ingest", "ingestion_down"],
+        "cdc_ingest": ["bronze_to_silver", "ingestion_down"],
+        "ingestion_down": [],
         "bronze_to_silver": ["crawl_silver"],
         "crawl_silver": ["dbt_build"],
         "dbt_build": ["publish_artifacts"],
         "publish_artifacts": [],
     }
+    up, down = dag.get_task("ingestion_up"), dag.get_task("ingestion_down")
+    assert up.is_setup and down.is_teardown and down.on_failure_fail_dagrun  # a session left on must be noticed
     assert dag.timetable.expression == spec.pipeline.schedule == "0 2 * * *"  # nightly
     assert dag.max_active_runs == 1 and not dag.catchup
     assert set(dag.tags) >= {"edp", "nightly"}
@@ -70,11 +74,11 @@ def test_params_are_json_schema_validated(dagbag, spec):
     from airflow.sdk.definitions.param import ParamValidationError
 
     params = dagbag.dags[spec.pipeline.id].params
-    assert set(params.keys()) == {"target", "tables", "full_refresh"}
+    assert set(params.keys()) == {"target", "tables", "full_refresh", "refresh_source"}
     assert params.get_param("tables").resolve(value=["orders"]) == ["orders"]
     assert params.get_param("target").resolve() == "local"
     for key, bad in (("tables", ["orders", "nope"]), ("tables", []), ("tables", ["orders", "orders"]),
-                     ("target", "mars"), ("full_refresh", "yes")):
+                     ("target", "mars"), ("full_refresh", "yes"), ("refresh_source", "yes")):
         with pytest.raises(ParamValidationError):
             params.get_param(key).resolve(value=bad)
     for key in params.keys():
@@ -86,9 +90,11 @@ def test_dag_asl_and_task_list_are_the_same_graph(dagbag, spec):
     dag = dagbag.dags[spec.pipeline.id]
     definition = json.loads((REPO_ROOT / "terraform/modules/step_functions" / asl.DEFINITION_FILE).read_text())
     asl_tasks, asl_edges = asl.task_graph(definition)
-    dag_tasks = {t.task_id for t in dag.tasks}
-    assert asl_tasks == dag_tasks == {t.id for t in spec.tasks}
+    work = {t.task_id for t in dag.tasks if not (t.is_setup or t.is_teardown)}
+    assert asl_tasks == work == {t.id for t in spec.tasks}
     assert asl_edges == dag_edges(dag) == spec.edges()
+    sessions = {t.task_id for t in dag.tasks} - work
+    assert sessions == {f"{t.session}_{step}" for t in spec.tasks if t.session for step in ("up", "down")}
 
 
 def test_equivalence_check_notices_drift(dagbag, spec):
@@ -122,3 +128,25 @@ def test_equivalence_check_notices_a_drifted_dag(tmp_path, spec):
     drifted = build_dag(load_spec(path))
     definition = json.loads((REPO_ROOT / "terraform/modules/step_functions" / asl.DEFINITION_FILE).read_text())
     assert asl.task_graph(definition)[1] != dag_edges(drifted)
+
+
+def test_session_dag_form_and_shape(dagbag):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    dag = dagbag.dags["edp_session"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual: triggered from the UI
+    assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
+        "prepare": ["terraform_apply"], "terraform_apply": ["publish"], "publish": []}
+    params = dag.params
+    assert params.get_param("action").resolve() == "up" and params.get_param("modes").resolve() == ["ingestion"]
+    for key, bad in (("action", "nuke"), ("modes", ["ingestion", "warp"]), ("modes", ["serving", "serving"]),
+                     ("ttl_hours", 0), ("ttl_hours", 100), ("glue_workers", 1), ("redshift_base_capacity", 12),
+                     ("dms_instance_class", "dms.huge")):
+        with pytest.raises(ParamValidationError):
+            params.get_param(key).resolve(value=bad)
+    assert params.get_param("redshift_base_capacity").resolve(value=16) == 16
+    for key in params.keys():
+        assert params.get_param(key).description, f"param {key} needs a description for the trigger form"
+    sweep = dagbag.dags["edp_session_sweep"]
+    assert sweep.timetable.expression == "*/30 * * * *"
+    assert sorted(sweep.get_task("session_expired").downstream_task_ids) == ["prepare"]

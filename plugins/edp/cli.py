@@ -7,6 +7,8 @@
     edp cdc reset            drop the replication slot (the next run takes a fresh full load)
     edp sfn render|check     write / verify the Step Functions definition rendered from the task list
     edp spec validate        load and validate a task list file
+    edp emulator             serve the local AWS emulator (moto, with the calls it lacks supplied)
+    edp infra plan|apply|destroy   an environment's foundation or session Terraform root
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from edp.settings import REPO_ROOT, ConfigError, local_paths
 from edp.spec import SpecError, load_spec
+from edp.terraform import TerraformError
 
 SFN_DIR = REPO_ROOT / "terraform" / "modules" / "step_functions"
 
@@ -211,6 +214,35 @@ def cmd_spec(args) -> int:
     return 0
 
 
+def cmd_emulator(args) -> int:
+    from edp.local.emulator import AwsEmulator
+
+    emulator = AwsEmulator(port=args.port)
+    emulator.start()
+    _say(f"AWS emulator on {emulator.endpoint}; in another shell: export EDP_AWS_ENDPOINT={emulator.endpoint}")
+    try:
+        emulator.proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+def cmd_infra(args) -> int:
+    """What CI or a person does to the foundation (and what the session DAG does to the session root)."""
+    from edp.environments import terraform_root
+
+    root = terraform_root(args.environment, args.layer)
+    runner = root.runner(echo=print)
+    runner.init(backend_config=root.backend_config)
+    changed = runner.plan(root.plan_file, root.variables, destroy=args.action == "destroy")
+    if args.action != "plan" and changed:
+        runner.apply(root.plan_file, protect_data=not args.allow_data_loss)
+    _say(f"{args.environment}/{args.layer}: {args.action} done" + ("" if changed else " (no changes)"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -249,6 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help=f"output folder (default {SFN_DIR.relative_to(REPO_ROOT)})")
     p.set_defaults(func=cmd_sfn)
 
+    p = sub.add_parser("emulator", help="serve the local AWS emulator on a loopback port until interrupted")
+    p.add_argument("--port", type=_positive, default=4566)
+    p.set_defaults(func=cmd_emulator)
+
+    p = sub.add_parser("infra", help="plan, apply or destroy an environment's Terraform root")
+    p.add_argument("action", choices=("plan", "apply", "destroy"))
+    p.add_argument("--environment", default=None, help="local (default, against EDP_AWS_ENDPOINT), dev, staging, prod")
+    p.add_argument("--layer", choices=("foundation", "session"), default="foundation")
+    p.add_argument("--allow-data-loss", action="store_true",
+                   help="let the plan delete buckets, catalogs or keys (a person retiring an environment)")
+    p.set_defaults(func=cmd_infra)
+
     p = sub.add_parser("spec", help="the pipeline task list")
     p.add_argument("action", choices=("validate",))
     p.add_argument("path", nargs="?")
@@ -284,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SpecError, ConfigError, ValueError, FileNotFoundError) as exc:
+    except (SpecError, ConfigError, ValueError, FileNotFoundError, TerraformError) as exc:
         print(f"edp: error: {exc}", file=sys.stderr)
         return 2
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from edp.settings import ConfigError
+from edp.settings import PermanentError
 from edp.spec import Spec, Task, topological_order
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -33,6 +33,11 @@ def params_schema(spec: Spec, default_target: str, targets: tuple[str, ...]) -> 
         "full_refresh": Param(
             False, type="boolean", title="Full refresh",
             description="Take a fresh full load of the source, rebuild Silver and rebuild dbt incremental models.",
+        ),
+        "refresh_source": Param(
+            False, type="boolean", title="Refresh the source",
+            description="Turn the ingestion session on for this run and off after it (also when a task fails); "
+                        "off drops the replication slot, so the next session starts with a full load.",
         ),
     }
 
@@ -68,6 +73,9 @@ def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "loca
         for task in topological_order(spec):
             operators[task.id] = _task(spec, task, operators)
         _wire(spec, operators)
+        for task in spec.tasks:
+            if task.session:
+                _session_pair(spec, task, operators[task.id])
     return dag
 
 
@@ -93,7 +101,7 @@ def _task(spec: Spec, task: Task, operators: dict):
         upstream = {tid: ti.xcom_pull(task_ids=tid, key="metrics") for tid in others} if task.kind == "artifacts" else None
         try:
             metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table)
-        except ConfigError as exc:  # retrying cannot fix a setting: fail now, with the reason
+        except PermanentError as exc:  # retrying cannot fix it (a setting, an undecodable change): fail now
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(str(exc)) from exc
@@ -109,11 +117,37 @@ def _task(spec: Spec, task: Task, operators: dict):
     return tf()
 
 
+def _session_pair(spec: Spec, task: Task, operator) -> None:
+    """`<mode>_up >> task >> <mode>_down`, the pair as setup/teardown: the mode is turned off even when
+    the task fails, and a failed teardown fails the run (a session left on costs money)."""
+    from airflow.sdk import task as task_decorator
+
+    spec_path, mode = str(spec.path), task.session
+
+    def step(name: str):
+        def run():
+            from airflow.sdk import get_current_context
+
+            from edp.runtime import session_step
+
+            context = get_current_context()
+            return session_step(spec_path, mode, name, context["run_id"], dict(context["params"]))
+
+        run.__name__ = f"{mode}_{name}"
+        return task_decorator(task_id=f"{mode}_{name}", retries=2, execution_timeout=timedelta(minutes=60),
+                              doc_md=f"Session mode `{mode}` {name}.")(run)()
+
+    up, down = step("up"), step("down")
+    up >> operator >> down.as_teardown(setups=up, on_failure_fail_dagrun=True)
+
+
 def _wire(spec: Spec, operators: dict) -> None:
     for upstream, downstream in sorted(spec.edges()):
         operators[upstream] >> operators[downstream]
 
 
 def dag_edges(dag) -> set[tuple[str, str]]:
-    """The dependency edges of a built DAG, for comparison with the spec and the ASL."""
-    return {(t.task_id, d) for t in dag.tasks for d in t.downstream_task_ids}
+    """The dependency edges between the work tasks of a built DAG, for comparison with the spec and the ASL
+    (session setup/teardown tasks are Airflow's way of running a task inside a session, not pipeline work)."""
+    work = {t.task_id for t in dag.tasks if not (t.is_setup or t.is_teardown)}
+    return {(t.task_id, d) for t in dag.tasks if t.task_id in work for d in t.downstream_task_ids if d in work}

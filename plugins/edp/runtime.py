@@ -37,6 +37,7 @@ class RunContext:
     target: str
     tables: tuple[str, ...]
     full_refresh: bool
+    refresh_source: bool = False
 
     @property
     def run_folder(self) -> str:
@@ -58,8 +59,12 @@ def run_context(spec: Spec, run_id: str, params: dict[str, Any]) -> RunContext:
     full_refresh = params.get("full_refresh", False)
     if not isinstance(full_refresh, bool):
         raise ConfigError(f"param full_refresh must be true or false, got {full_refresh!r}")
+    refresh_source = params.get("refresh_source", False)
+    if not isinstance(refresh_source, bool):
+        raise ConfigError(f"param refresh_source must be true or false, got {refresh_source!r}")
     ordered = tuple(t for t in spec.table_names if t in tables)
-    return RunContext(spec=spec, run_id=run_id, target=target, tables=ordered, full_refresh=full_refresh)
+    return RunContext(spec=spec, run_id=run_id, target=target, tables=ordered, full_refresh=full_refresh,
+                      refresh_source=refresh_source)
 
 
 @cache
@@ -90,3 +95,13 @@ def execute(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], u
     metrics = fn(task, run, **kwargs)
     log.info("edp: %s finished: %s", task.id, metrics)
     return metrics
+
+
+def session_step(spec_path: str, mode: str, step: str, run_id: str, params: dict[str, Any]) -> dict:
+    """Turn a session mode on (`up`) or off (`down`) around the tasks that need it, when the run refreshes
+    the source; otherwise the mode is managed elsewhere (edp_session, or always on) and this does nothing."""
+    run = run_context(cached_spec(spec_path), run_id, params)
+    if not run.refresh_source:
+        return {"skipped": "this run does not refresh the source"}
+    log.info("edp: session mode %s %s on target %s", mode, step, run.target)
+    return getattr(_executor(run.target), f"{mode}_{step}")(run)

@@ -16,7 +16,11 @@ TARGETS = ("local", "aws")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class ConfigError(ValueError):
+class PermanentError(Exception):
+    """A failure that retrying cannot fix; a task fails at once with the reason instead of retrying."""
+
+
+class ConfigError(ValueError, PermanentError):
     """A setting that names something unknown; the message says which and what is allowed."""
 
 

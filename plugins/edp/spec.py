@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 TASK_KINDS = ("cdc_ingest", "glue_job", "glue_crawler", "dbt", "artifacts")
+# session modes a task can be wrapped in (setup turns the mode on, teardown off) when a run asks for it
+SESSION_MODES = ("ingestion",)
 MAP_OVER = ("tables",)
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly")
@@ -55,6 +57,7 @@ class Task:
     retries: int = 2
     timeout_minutes: int = 30
     args: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    session: str | None = None  # a session mode this task needs; a source refresh wraps it in setup/teardown
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ def _sources(path: Path, raw: Any) -> tuple[str, tuple[Source, ...]]:
     return schema, tuple(out)
 
 
-_TASK_KEYS = {"id", "kind", "upstream", "map_over", "retries", "timeout_minutes", "args"}
+_TASK_KEYS = {"id", "kind", "upstream", "map_over", "retries", "timeout_minutes", "args", "session"}
 
 
 def _tasks(path: Path, raw: Any, pipeline: Pipeline) -> tuple[Task, ...]:
@@ -241,6 +244,9 @@ def _task(path: Path, index: int, item: Any, pipeline: Pipeline) -> Task:
     args = item.get("args", {})
     if not isinstance(args, dict):
         raise SpecError(f"{path}: {where}: args must be a mapping")
+    session = item.get("session")
+    if session is not None and session not in SESSION_MODES:
+        raise SpecError(f"{path}: {where}: session must be one of {', '.join(SESSION_MODES)}, got {session!r}")
     return Task(
         id=tid,
         kind=kind,
@@ -249,6 +255,7 @@ def _task(path: Path, index: int, item: Any, pipeline: Pipeline) -> Task:
         retries=_optional_int(path, where, item, "retries", pipeline.retries, 0, 10),
         timeout_minutes=_optional_int(path, where, item, "timeout_minutes", 30, 1, pipeline.timeout_minutes),
         args=args,
+        session=session,
     )
 
 

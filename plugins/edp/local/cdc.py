@@ -81,6 +81,11 @@ class LocalDms:
                 return self.full_load(conn)
             return self.capture(conn)
 
+    def require_source(self) -> None:
+        """Fail now, with the reason, if the source cannot be replicated (not seeded, no publication)."""
+        with self._connect() as conn:
+            self._require_publication(conn)
+
     def drop_slot(self) -> bool:
         """Release the slot so PostgreSQL stops retaining WAL for it (session teardown)."""
         with self._connect() as conn:

@@ -5,6 +5,10 @@ glue_job     -> the same glue_scripts/*.py under local PySpark
 glue_crawler -> the DuckDB catalog refreshed from Silver parquet schemas
 dbt          -> the dbt CLI on DuckDB, reading Silver through that catalog
 artifacts    -> dbt artifacts, docs and a run report in a per-run folder
+
+and the ingestion session around cdc_ingest when a run refreshes the source: the embedded PostgreSQL
+is the RDS instance, its replication slot the DMS task's; turning ingestion off drops the slot so the
+source stops retaining WAL, and the next session starts with a fresh full load.
 """
 
 from __future__ import annotations
@@ -31,6 +35,21 @@ def cdc_ingest(task: Task, run: RunContext) -> dict:
     result = dms.run()
     return {"mode": result.mode, "rows": result.rows, "files": len(result.files), "end_lsn": result.end_lsn,
             "seconds": round(time.monotonic() - started, 3)}
+
+
+def ingestion_up(run: RunContext) -> dict:
+    paths = local_paths()
+    source = EmbeddedPostgres(paths.pg).start()
+    dms = LocalDms(source, paths.bronze, run.spec.source_schema, run.spec.table_names, PUBLICATION)
+    dms.require_source()
+    return {"source": f"{source.host}:{source.port}/{source.dbname}", "slot": dms.slot}
+
+
+def ingestion_down(run: RunContext) -> dict:
+    paths = local_paths()
+    dms = LocalDms(EmbeddedPostgres(paths.pg).start(), paths.bronze, run.spec.source_schema, run.spec.table_names,
+                   PUBLICATION)
+    return {"slot": dms.slot, "slot_dropped": dms.drop_slot()}
 
 
 def glue_job(task: Task, run: RunContext, table: str) -> dict:

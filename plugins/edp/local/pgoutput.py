@@ -14,6 +14,8 @@ import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from edp.settings import PermanentError
+
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -51,8 +53,8 @@ class Transaction:
     changes: list[Change] = field(default_factory=list)
 
 
-class DecodeError(ValueError):
-    """A message we cannot turn into row changes; the slot is left where it was."""
+class DecodeError(ValueError, PermanentError):
+    """A message we cannot turn into row changes; the slot is left where it was (retrying reads it again)."""
 
 
 class _Reader:

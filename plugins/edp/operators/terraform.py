@@ -37,7 +37,8 @@ class TerraformOperator(BaseOperator):
     :return: the module's outputs, sensitive values redacted.
     """
 
-    template_fields: Sequence[str] = ("working_dir", "workspace", "variables", "backend_config", "targets")
+    template_fields: Sequence[str] = ("working_dir", "workspace", "variables", "backend_config", "targets", "plan_file",
+                                      "env")
     ui_color = "#7b42bc"
 
     def __init__(self, *, working_dir: str, command: str = "plan_and_apply", workspace: str | None = None,

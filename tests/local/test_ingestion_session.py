@@ -1,0 +1,57 @@
+"""The pipeline's ingestion session: a run that refreshes the source wraps cdc_ingest in setup/teardown,
+and the teardown turns ingestion off (drops the replication slot) even when the task between them fails."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from edp.local import source_db
+from edp.local.airflow_run import run_dag
+from edp.local.cdc import LocalDms
+from edp.local.postgres import EmbeddedPostgres
+from edp.spec import load_spec
+from tests.conftest import isolated_home, source_connection
+
+pytestmark = pytest.mark.e2e
+
+
+def slots(conn) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT slot_name FROM pg_replication_slots")
+        return [r[0] for r in cur.fetchall()]
+
+
+def task_states(paths, dag_id: str) -> dict[str, str]:
+    with sqlite3.connect(paths.airflow_home / "airflow.db") as db:
+        rows = db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (dag_id,)).fetchall()
+    return dict(rows)
+
+
+def test_teardown_drops_the_slot_even_when_cdc_fails():
+    with isolated_home("ingestion-session") as paths:
+        info = EmbeddedPostgres(paths.pg).start()
+        conn = source_connection(info)
+        conn.autocommit = True
+        try:
+            source_db.seed(conn, source_db.SeedSize(customers=10, products=5, orders=20), rng_seed=3)
+            spec = load_spec()
+            dms = LocalDms(info, paths.bronze, spec.source_schema, spec.table_names, source_db.PUBLICATION)
+            assert dms.run().mode == "full_load" and slots(conn) == [dms.slot]
+            with conn.cursor() as cur:  # a change CDC cannot replicate: cdc_ingest fails, without retries
+                cur.execute("CREATE TABLE scratch (id int primary key)")
+                cur.execute(f"ALTER PUBLICATION {source_db.PUBLICATION} ADD TABLE scratch")
+                cur.execute("TRUNCATE scratch")
+
+            log = paths.root / "logs" / "refresh.log"
+            assert run_dag("edp_pipeline", {"refresh_source": True}, log_file=log) != 0, "the failure must fail the run"
+            states = task_states(paths, "edp_pipeline")
+            assert states["ingestion_up"] == "success", log.read_text()[-3000:]
+            assert states["cdc_ingest"] == "failed"
+            assert states["ingestion_down"] == "success", log.read_text()[-3000:]
+            assert states["bronze_to_silver"] == "upstream_failed"
+            assert slots(conn) == [], "ingestion left on: the slot still retains WAL"
+            assert "TRUNCATE of scratch" in log.read_text()
+        finally:
+            conn.close()
