@@ -26,7 +26,7 @@ MODES = ("ingestion", "serving")
 ACTIONS = ("up", "down", "scale")
 DMS_INSTANCE_CLASSES = ("dms.t3.micro", "dms.t3.small", "dms.t3.medium", "dms.t3.large", "dms.c5.large",
                         "dms.c5.xlarge", "dms.r5.large", "dms.r5.xlarge")
-DEFAULT_SCALE = {"dms_instance_class": "dms.t3.medium", "glue_workers": 2, "redshift_base_capacity": 8}
+SCALE_KNOBS = ("dms_instance_class", "glue_workers", "redshift_base_capacity")
 DEFAULT_TTL_HOURS = 8
 MAX_TTL_HOURS = 72
 
@@ -46,7 +46,7 @@ class Session:
     modes: tuple[str, ...] = ()
     started_at: str | None = None
     ttl_hours: float = DEFAULT_TTL_HOURS
-    scale: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SCALE))
+    scale: dict[str, Any] = field(default_factory=dict)  # empty: the environment's defaults
     outputs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -55,7 +55,7 @@ class Session:
         if not record.get("modes"):
             return cls(outputs=outputs)
         return cls(modes=tuple(record["modes"]), started_at=record["started_at"], ttl_hours=record["ttl_hours"],
-                   scale={k: record["scale"][k] for k in DEFAULT_SCALE}, outputs=outputs)
+                   scale={k: record["scale"][k] for k in SCALE_KNOBS}, outputs=outputs)
 
     def expires_at(self) -> datetime | None:
         if not self.started_at:
@@ -77,7 +77,7 @@ def request_from_params(params: dict[str, Any]) -> Request:
         raise ConfigError(f"param modes={modes!r} must list session modes among {', '.join(MODES)}")
     if action == "up" and not modes:
         raise ConfigError("action up needs at least one mode in param modes")
-    scale = {k: params[k] for k in DEFAULT_SCALE if params.get(k) is not None}
+    scale = {k: params[k] for k in SCALE_KNOBS if params.get(k) is not None}
     _check_scale(scale)
     ttl = params.get("ttl_hours", DEFAULT_TTL_HOURS)
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= MAX_TTL_HOURS:
@@ -131,13 +131,10 @@ def prepare(params: dict[str, Any], environment: str, now: datetime | None = Non
     return _terraform_args(root, wanted, summary=f"{request.action}: {list(current.modes)} -> {wanted['modes']}")
 
 
-def sweep(environment: str, now: datetime | None = None, echo=None) -> dict[str, Any] | None:
-    """Terraform arguments to tear down an expired session; None when nothing has outlived its TTL."""
-    root = terraform_root(environment, "session")
-    current = read(root, echo)
-    if not current.expired(now or datetime.now(UTC)):
-        return None
-    return _terraform_args(root, {"modes": []}, summary=f"TTL expired at {current.expires_at()}: {list(current.modes)} -> []")
+def expired(environment: str, now: datetime | None = None, echo=None) -> bool:
+    """True when a session is up and older than its TTL (the sweep then tears it down)."""
+    current = read(terraform_root(environment, "session"), echo)
+    return current.expired(now or datetime.now(UTC))
 
 
 def _terraform_args(root: TerraformRoot, wanted: dict[str, Any], summary: str) -> dict[str, Any]:
@@ -154,6 +151,18 @@ def _terraform_args(root: TerraformRoot, wanted: dict[str, Any], summary: str) -
 def parameter_name(environment: str) -> str:
     """The SSM parameter the session stack publishes to (`/<name prefix>/session`, the prefix `edp-<env>`)."""
     return f"/edp-{environment}/session"
+
+
+def report(outputs: dict[str, Any], environment: str) -> dict[str, Any]:
+    """After an apply: what is on, checked against what the pipeline will read (the SSM parameter)."""
+    session = Session.from_outputs(outputs)
+    seen = published(environment)
+    if session.modes and (seen or {}).get("modes") != list(session.modes):
+        raise RuntimeError(f"session is {list(session.modes)} but the pipeline sees {seen!r} at "
+                           f"{parameter_name(environment)}")
+    if not session.modes and seen is not None:
+        raise RuntimeError(f"no mode is on, yet {parameter_name(environment)} still holds {seen!r}")
+    return {"modes": list(session.modes), "expires_at": str(session.expires_at()), "published": seen}
 
 
 def published(environment: str) -> dict[str, Any] | None:
