@@ -52,15 +52,32 @@ def test_every_bucket_is_encrypted_private_versioned_and_tls_only(applied):
     assert bronze_rules[0]["Transitions"][0]["StorageClass"] == "STANDARD_IA"
 
 
+def test_every_bucket_logs_access_into_the_private_log_bucket(applied):
+    emulator, outputs = applied
+    s3 = emulator.client("s3")
+    logs = outputs["access_log_bucket_name"]
+    for role, bucket in outputs["bucket_names"].items():
+        assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"] == {"TargetBucket": logs, "TargetPrefix": f"{bucket}/"}, role
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=logs), "the log bucket does not log into itself"
+    rule = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(s3.get_public_access_block(Bucket=logs)["PublicAccessBlockConfiguration"].values())
+    assert s3.get_bucket_versioning(Bucket=logs)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=logs)["Rules"]
+    assert rule["Expiration"]["Days"] == 365
+    policy = s3.get_bucket_policy(Bucket=logs)["Policy"]
+    assert '"logging.s3.amazonaws.com"' in policy and '"aws:SourceAccount"' in policy and '"aws:SecureTransport"' in policy
+
+
 def test_data_buckets_are_protected_unless_told_otherwise(tmp_path):
     """Planned, not applied: with protect_data (the module default) the data buckets carry prevent_destroy."""
     tf = local_example(tmp_path, "data_lake")
     with AwsEmulator() as emulator:
         tf.plan("tfplan", {"endpoint": emulator.endpoint, "protect_data": True})
-    buckets = {c["index"]: c["name"] for c in tf.show_plan("tfplan")["resource_changes"]
+    buckets = {c.get("index", c["name"]): c["name"] for c in tf.show_plan("tfplan")["resource_changes"]
                if c["type"] == "aws_s3_bucket"}
     assert buckets == {"bronze": "protected", "silver": "protected", "gold": "protected",
-                       "artifacts": "unprotected", "athena_results": "unprotected"}
+                       "artifacts": "unprotected", "athena_results": "unprotected", "access_logs": "access_logs"}
 
 
 def test_validation_rejects_a_bad_prefix(tmp_path):

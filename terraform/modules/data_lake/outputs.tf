@@ -17,3 +17,8 @@ output "athena_results_location" {
   description = "S3 URI for Athena query results."
   value       = "s3://${local.bucket_ids["athena_results"]}/results/"
 }
+
+output "access_log_bucket_name" {
+  description = "Bucket receiving the S3 server access logs of every lake bucket (`<bucket>/` prefix each)."
+  value       = aws_s3_bucket.access_logs.id
+}

@@ -57,6 +57,17 @@ variable "athena_results_days" {
   }
 }
 
+variable "access_log_days" {
+  description = "Days the S3 server access logs of the lake buckets are kept."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_days >= 90 && var.access_log_days <= 3650
+    error_message = "access_log_days must be from 90 to 3650."
+  }
+}
+
 variable "tags" {
   description = "Tags merged onto every resource."
   type        = map(string)

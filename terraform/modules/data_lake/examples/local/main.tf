@@ -46,6 +46,7 @@ provider "aws" {
 }
 
 resource "aws_kms_key" "lake" {
+  #checkov:skip=CKV2_AWS_64:emulator stand-in for iam_metadata's platform key, which has an explicit key policy
   description         = "EDP lake encryption (local example)"
   enable_key_rotation = true
 }
@@ -60,6 +61,10 @@ module "data_lake" {
 
 output "bucket_names" {
   value = module.data_lake.bucket_names
+}
+
+output "access_log_bucket_name" {
+  value = module.data_lake.access_log_bucket_name
 }
 
 output "kms_key_arn" {
