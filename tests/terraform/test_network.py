@@ -60,3 +60,14 @@ def test_security_groups_open_only_tier_to_tier(applied):
     default = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [out["vpc_id"]]},
                                                     {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
     assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+
+
+def test_every_flow_is_logged_to_an_encrypted_log_group_kept_a_year(applied):
+    emulator, out = applied
+    (flow_log,) = emulator.client("ec2").describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [out["vpc_id"]]}])["FlowLogs"]
+    assert flow_log["TrafficType"] == "ALL" and flow_log["LogDestinationType"] == "cloud-watch-logs"
+    (group,) = emulator.client("logs").describe_log_groups(logGroupNamePrefix=out["flow_log_group_name"])["logGroups"]
+    assert flow_log["LogDestination"] == group["arn"].removesuffix(":*")
+    assert flow_log["DeliverLogsPermissionArn"].endswith(":role/edp-local-vpc-flow-logs")
+    assert group["retentionInDays"] >= 365 and group["kmsKeyId"] == out["kms_key_arn"]

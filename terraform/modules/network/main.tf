@@ -26,6 +26,66 @@ resource "aws_vpc" "this" {
   tags                 = merge(local.tags, { Name = var.name_prefix })
 }
 
+# -- flow logs: every accepted and rejected flow of the VPC, to an encrypted log group ----------------------
+resource "aws_cloudwatch_log_group" "flow_logs" {
+  name              = "/aws/vpc/${var.name_prefix}/flow-logs"
+  retention_in_days = var.flow_log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = local.tags
+}
+
+data "aws_iam_policy_document" "flow_logs_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow_logs" {
+  statement {
+    sid       = "DeliverToTheLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = [aws_cloudwatch_log_group.flow_logs.arn, "${aws_cloudwatch_log_group.flow_logs.arn}:*"]
+  }
+  statement {
+    sid       = "FindTheLogGroup"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:*"]
+  }
+}
+
+resource "aws_iam_role" "flow_logs" {
+  name               = "${var.name_prefix}-vpc-flow-logs"
+  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  name   = "deliver-flow-logs"
+  role   = aws_iam_role.flow_logs.id
+  policy = data.aws_iam_policy_document.flow_logs.json
+}
+
+resource "aws_flow_log" "vpc" {
+  vpc_id                   = aws_vpc.this.id
+  traffic_type             = var.flow_log_traffic_type
+  log_destination_type     = "cloud-watch-logs"
+  log_destination          = aws_cloudwatch_log_group.flow_logs.arn
+  iam_role_arn             = aws_iam_role.flow_logs.arn
+  max_aggregation_interval = 600
+  tags                     = merge(local.tags, { Name = "${var.name_prefix}-vpc" })
+
+  depends_on = [aws_iam_role_policy.flow_logs]
+}
+
 # No rules: anything that forgets its own security group gets no traffic at all.
 resource "aws_default_security_group" "this" {
   vpc_id = aws_vpc.this.id
@@ -113,9 +173,12 @@ resource "aws_vpc_endpoint" "s3" {
 }
 
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 resource "aws_security_group" "tier" {
-  for_each    = local.tiers
+  for_each = local.tiers
+  #checkov:skip=CKV2_AWS_5:the tier groups are made here for the modules that attach them (processing, ingestion, serving, containers, orchestration)
   name        = "${var.name_prefix}-${each.key}"
   description = "EDP ${each.value}"
   vpc_id      = aws_vpc.this.id

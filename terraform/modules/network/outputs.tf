@@ -27,3 +27,8 @@ output "nat_gateway_id" {
   description = "ID of the NAT gateway, or null when disabled."
   value       = try(aws_nat_gateway.this[0].id, null)
 }
+
+output "flow_log_group_name" {
+  description = "CloudWatch log group receiving the VPC flow logs."
+  value       = aws_cloudwatch_log_group.flow_logs.name
+}

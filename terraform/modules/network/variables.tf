@@ -46,6 +46,34 @@ variable "alb_ingress_cidrs" {
   }
 }
 
+variable "kms_key_arn" {
+  description = "Platform KMS key that encrypts the flow-log group (null: CloudWatch Logs' own encryption). Its policy must let logs.<region>.amazonaws.com use it, as iam_metadata's does."
+  type        = string
+  default     = null
+}
+
+variable "flow_log_retention_days" {
+  description = "Days VPC flow logs are kept."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_log_retention_days)
+    error_message = "flow_log_retention_days must be a CloudWatch Logs retention value of a year or more (365, 400, 545, 731, ...)."
+  }
+}
+
+variable "flow_log_traffic_type" {
+  description = "Which flows are logged: ALL, ACCEPT or REJECT."
+  type        = string
+  default     = "ALL"
+
+  validation {
+    condition     = contains(["ALL", "ACCEPT", "REJECT"], var.flow_log_traffic_type)
+    error_message = "flow_log_traffic_type must be ALL, ACCEPT or REJECT."
+  }
+}
+
 variable "tags" {
   description = "Tags merged onto every resource."
   type        = map(string)

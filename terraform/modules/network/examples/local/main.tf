@@ -23,9 +23,18 @@ provider "aws" {
   skip_metadata_api_check     = true
 
   endpoints {
-    sts = var.endpoint
-    ec2 = var.endpoint
+    sts            = var.endpoint
+    ec2            = var.endpoint
+    iam            = var.endpoint
+    kms            = var.endpoint
+    cloudwatchlogs = var.endpoint
   }
+}
+
+resource "aws_kms_key" "platform" {
+  #checkov:skip=CKV2_AWS_64:emulator stand-in for iam_metadata's platform key, which has an explicit key policy
+  description         = "EDP platform key (local example)"
+  enable_key_rotation = true
 }
 
 module "network" {
@@ -34,6 +43,7 @@ module "network" {
   name_prefix       = "edp-local"
   azs               = ["eu-central-1a", "eu-central-1b"]
   alb_ingress_cidrs = ["203.0.113.0/24"]
+  kms_key_arn       = aws_kms_key.platform.arn
 }
 
 output "vpc_id" {
@@ -54,4 +64,12 @@ output "security_group_ids" {
 
 output "s3_endpoint_id" {
   value = module.network.s3_endpoint_id
+}
+
+output "flow_log_group_name" {
+  value = module.network.flow_log_group_name
+}
+
+output "kms_key_arn" {
+  value = aws_kms_key.platform.arn
 }
