@@ -47,7 +47,7 @@ variable "schedule_enabled" {
 variable "log_retention_days" {
   description = "Days execution logs are kept."
   type        = number
-  default     = 30
+  default     = 365
 
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_days)
