@@ -16,6 +16,7 @@ pytestmark = requires_terraform
 def applied(tmp_path_factory):
     def nothing_left(emulator):
         assert emulator.client("glue").get_databases()["DatabaseList"] == []
+        assert emulator.client("iam").list_roles()["Roles"] == []
 
     with applied_example(tmp_path_factory.mktemp("tf"), "iam_metadata", after_destroy=nothing_left) as applied:
         yield applied
@@ -58,9 +59,65 @@ def test_each_service_reaches_only_its_own_buckets(applied):
     glue = policy_of(emulator, "glue")
     assert {r.split(":::")[1].split("/")[0] for r in as_list(glue["WriteSilver"]["Resource"])} == {"edp-local-silver"}
     assert not any("s3:Put" in a for a in as_list(glue["ReadBronzeAndScripts"]["Action"]))
-    for role in ("glue", "dms", "ecs-task", "mwaa"):
+    for role in ("glue", "dms", "ecs-task", "mwaa", "session-runner"):
         for sid, statement in policy_of(emulator, role).items():
             actions = as_list(statement["Action"])
             assert not any(a.endswith(":*") or a == "*" for a in actions), f"{role}.{sid} grants a wildcard action"
-            if as_list(statement["Resource"]) == ["*"]:
+            # a Deny on "*" narrows; only an Allow on "*" needs a condition
+            if statement.get("Effect", "Allow") == "Allow" and as_list(statement["Resource"]) == ["*"]:
                 assert "Condition" in statement, f"{role}.{sid} has an unconditioned '*' resource"
+
+
+def test_session_runner_is_assumed_only_by_the_mwaa_role(applied):
+    emulator, outputs = applied
+    iam = emulator.client("iam")
+    role = iam.get_role(RoleName="edp-local-session-runner")["Role"]
+    assert role["Arn"] == outputs["session_runner_role_arn"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = trust if isinstance(trust, dict) else json.loads(trust)
+    (statement,) = trust["Statement"]
+    assert statement["Action"] == "sts:AssumeRole" and statement["Effect"] == "Allow"
+    assert as_list(statement["Principal"]["AWS"]) == [outputs["role_arns"]["mwaa"]]
+    assume = policy_of(emulator, "mwaa")["AssumeSessionRunner"]
+    assert as_list(assume["Resource"]) == [outputs["session_runner_role_arn"]]
+
+
+def test_session_runner_reaches_only_the_session(applied):
+    emulator, outputs = applied
+    runner = policy_of(emulator, "session-runner")
+    allowed = [a for s in runner.values() if s["Effect"] == "Allow" for a in as_list(s["Action"])]
+    assert not any("*" in a for a in allowed), "every action is spelled out"
+    assert "secretsmanager:GetSecretValue" not in allowed, "the runner never reads a password"
+    assert not any(a.startswith(("s3:", "glue:")) and a != "s3:ListBucket" and "Object" not in a for a in allowed)
+    state = runner["StateReadWrite"]
+    assert as_list(state["Resource"]) == ["arn:aws:s3:::edp-local-tfstate/session/*"]
+    assert as_list(runner["StateReadOthers"]["Resource"]) == ["arn:aws:s3:::edp-local-tfstate/foundation/terraform.tfstate"]
+    assert runner["StateReadOthers"]["Action"] == "s3:GetObject"
+    assert all(r.startswith("arn:aws:rds:eu-central-1:") and (":edp-local-" in r or ":og:default:" in r)
+               for r in as_list(runner["RdsSessionDatabase"]["Resource"]))
+    for sid in ("DmsCreateTagged", "RedshiftServerlessCreateTagged"):
+        assert runner[sid]["Condition"]["StringEquals"] == {"aws:RequestTag/edp:layer": "session",
+                                                           "aws:RequestTag/edp:platform": "edp-local"}, sid
+    for sid in ("DmsManageTagged", "RedshiftServerlessManageTagged", "SessionRolesManage"):
+        assert runner[sid]["Condition"]["StringEquals"] == {"aws:ResourceTag/edp:layer": "session",
+                                                           "aws:ResourceTag/edp:platform": "edp-local"}, sid
+    passes = [s for s in runner.values() if "iam:PassRole" in as_list(s["Action"])]
+    assert {r for s in passes for r in as_list(s["Resource"])} == {outputs["role_arns"]["dms"],
+                                                                   "arn:aws:iam::123456789012:role/edp-local-*"}
+    assert all("iam:PassedToService" in s["Condition"]["StringEquals"] for s in passes)
+    created = runner["SessionRolesCreate"]
+    assert created["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == outputs["session_boundary_arn"]
+
+
+def test_session_runner_may_never_lose_data(applied):
+    emulator, _ = applied
+    runner = policy_of(emulator, "session-runner")
+    deny = runner["DenyDataLoss"]
+    assert deny["Effect"] == "Deny" and as_list(deny["Resource"]) == ["*"] and "Condition" not in deny
+    assert {"s3:DeleteBucket", "glue:DeleteDatabase", "glue:DeleteTable", "kms:ScheduleKeyDeletion",
+            "rds:DeleteDBSnapshot"} <= set(as_list(deny["Action"]))
+    databases = runner["DenyDeletingNonSessionDatabases"]
+    assert databases["Effect"] == "Deny" and "rds:DeleteDBInstance" in as_list(databases["Action"])
+    assert databases["Condition"] == {"StringNotEquals": {"aws:ResourceTag/edp:layer": "session"}}
+    assert runner["DenyWideningRoles"]["Effect"] == "Deny"
+    assert "iam:DeleteRolePermissionsBoundary" in as_list(runner["DenyWideningRoles"]["Action"])

@@ -17,3 +17,13 @@ output "glue_database_names" {
   description = "Glue catalog database per layer: bronze, silver, gold."
   value       = { for k, d in aws_glue_catalog_database.layer : k => d.name }
 }
+
+output "session_runner_role_arn" {
+  description = "Role the session DAG assumes to apply and destroy the session stack, or null without session_runner."
+  value       = try(aws_iam_role.session_runner[0].arn, null)
+}
+
+output "session_boundary_arn" {
+  description = "Permissions boundary every role of the session stack must carry (the runner creates roles only under it), or null."
+  value       = try(aws_iam_policy.session_boundary[0].arn, null)
+}

@@ -39,6 +39,36 @@ variable "kms_deletion_window_days" {
   }
 }
 
+variable "session_runner" {
+  description = <<-EOT
+    The role the session DAG runs `terraform apply/destroy` of the session stack as; null creates none.
+    state_bucket/state_key_prefix: where the session stack keeps its state and lock files (S3 backend,
+    use_lockfile); read_state_keys: other state objects it reads (the foundation's); state_kms_key_arn: the
+    state bucket's key, if not SSE-S3; trusted_role_arns: who may assume it (null: this module's MWAA role);
+    passable_role_arns: further foundation roles the session hands to DMS or Redshift (the dms role always is).
+  EOT
+  type = object({
+    state_bucket       = string
+    state_key_prefix   = string
+    read_state_keys    = optional(list(string), [])
+    state_kms_key_arn  = optional(string)
+    trusted_role_arns  = optional(list(string))
+    passable_role_arns = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.session_runner == null || try(length(var.session_runner.state_key_prefix) > 0 && !startswith(var.session_runner.state_key_prefix, "/"), false)
+    error_message = "session_runner.state_key_prefix must be a non-empty S3 key prefix without a leading slash, e.g. \"session/\"."
+  }
+
+  validation {
+    # length(null) fails, so try() answers true for null (this module's MWAA role)
+    condition     = var.session_runner == null || try(length(var.session_runner.trusted_role_arns) > 0, true)
+    error_message = "session_runner.trusted_role_arns must name at least one role, or be null for this module's MWAA role."
+  }
+}
+
 variable "tags" {
   description = "Tags merged onto every resource."
   type        = map(string)

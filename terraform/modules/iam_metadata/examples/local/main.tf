@@ -39,6 +39,11 @@ module "iam_metadata" {
   name_prefix          = "edp-local"
   glue_database_prefix = "edp_local"
   bucket_arns          = { for k in ["bronze", "silver", "gold", "artifacts", "athena_results"] : k => "arn:aws:s3:::edp-local-${replace(k, "_", "-")}" }
+  session_runner = {
+    state_bucket     = "edp-local-tfstate"
+    state_key_prefix = "session/"
+    read_state_keys  = ["foundation/terraform.tfstate"]
+  }
 }
 
 output "kms_key_arn" {
@@ -51,4 +56,12 @@ output "role_arns" {
 
 output "glue_database_names" {
   value = module.iam_metadata.glue_database_names
+}
+
+output "session_runner_role_arn" {
+  value = module.iam_metadata.session_runner_role_arn
+}
+
+output "session_boundary_arn" {
+  value = module.iam_metadata.session_boundary_arn
 }
