@@ -58,3 +58,13 @@ def test_stop_releases_the_port():
     emu.stop()
     with socket.socket() as s:
         s.bind(("127.0.0.1", emu.port))
+
+
+def test_glue_delete_connection_is_supplied(emulator):
+    glue = emulator.client("glue")
+    glue.create_connection(ConnectionInput={"Name": "vpc", "ConnectionType": "NETWORK", "ConnectionProperties": {}})
+    glue.delete_connection(ConnectionName="vpc")
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.get_connection(Name="vpc")
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.delete_connection(ConnectionName="vpc")

@@ -1,0 +1,30 @@
+"""Glue calls the AWS provider needs and moto 5 lacks, supplied before the emulator serves.
+
+- `DeleteConnection`: moto creates and reads connections but cannot delete them, so destroying an
+  `aws_glue_connection` (the Glue job's VPC placement) would retry forever and hold the subnets and
+  security groups it uses.
+"""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    from moto.core.responses import ActionResult
+    from moto.glue.exceptions import EntityNotFoundException
+    from moto.glue.models import GlueBackend
+    from moto.glue.responses import GlueResponse
+
+    def backend_delete_connection(self, catalog_id: str, name: str) -> None:
+        if name not in self.connections:
+            raise EntityNotFoundException(f"Connection {name} not found")
+        del self.connections[name]
+
+    def delete_connection(self) -> ActionResult:
+        self.glue_backend.delete_connection(catalog_id=self._get_param("CatalogId"),
+                                            name=self._get_param("ConnectionName"))
+        return ActionResult({})
+
+    if not hasattr(GlueBackend, "delete_connection"):
+        GlueBackend.delete_connection = backend_delete_connection
+    if not hasattr(GlueResponse, "delete_connection"):
+        GlueResponse.delete_connection = delete_connection
