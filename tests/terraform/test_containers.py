@@ -30,6 +30,11 @@ def test_dbt_task_runs_the_repository_image_as_the_task_role(applied):
     assert container["image"] == outputs["repository_url"] + ":1.0.0"
     assert container["command"] == ["dbt", "build", "--target", "athena"]
     assert container["user"] == "1000"
+    assert container["readonlyRootFilesystem"] is True
+    assert container["mountPoints"] == [{"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}]
+    assert [v["name"] for v in definition["volumes"]] == ["scratch"]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["DBT_TARGET_PATH"].startswith("/tmp/") and env["DBT_LOG_PATH"].startswith("/tmp/")
     assert definition["taskRoleArn"].endswith(":role/edp-local-ecs-task")
     assert definition["requiresCompatibilities"] == ["FARGATE"] and definition["networkMode"] == "awsvpc"
     assert set(outputs["role_arns"]) == {definition["taskRoleArn"], definition["executionRoleArn"]}

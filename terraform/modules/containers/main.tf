@@ -114,12 +114,19 @@ resource "aws_ecs_task_definition" "dbt" {
   }
 
   container_definitions = jsonencode([{
-    name                   = local.container
-    image                  = "${aws_ecr_repository.dbt.repository_url}:${var.image_tag}"
-    essential              = true
-    command                = ["dbt", "build", "--target", "athena"]
-    readonlyRootFilesystem = false # dbt writes target/ and logs/ in the working directory
-    user                   = "1000"
+    name      = local.container
+    image     = "${aws_ecr_repository.dbt.repository_url}:${var.image_tag}"
+    essential = true
+    command   = ["dbt", "build", "--target", "athena"]
+    # the image stays read-only; dbt writes target/ and logs/ and Python its temp files to a task-scoped /tmp
+    readonlyRootFilesystem = true
+    mountPoints            = [{ sourceVolume = "scratch", containerPath = "/tmp", readOnly = false }]
+    environment = [
+      { name = "DBT_TARGET_PATH", value = "/tmp/dbt/target" },
+      { name = "DBT_LOG_PATH", value = "/tmp/dbt/logs" },
+      { name = "DBT_SEND_ANONYMOUS_USAGE_STATS", value = "false" },
+    ]
+    user = "1000"
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -129,6 +136,10 @@ resource "aws_ecs_task_definition" "dbt" {
       }
     }
   }])
+
+  volume {
+    name = "scratch" # Fargate task storage, gone with the task
+  }
 
   tags = local.tags
 }
