@@ -13,9 +13,10 @@ demo: setup  ## the main job: the local end-to-end pipeline on real engines
 test: setup  ## every test: unit, DAG integrity, Terraform, end-to-end on real engines
 	EDP_TF_PLUGIN_DIR="$$(bash scripts/find-tf-mirror.sh)" .venv/bin/python -m pytest
 
-lint: setup  ## ruff and the Step Functions freshness check
+lint: setup  ## ruff, the Step Functions freshness check and checkov over terraform/
 	.venv/bin/ruff check .
 	.venv/bin/edp sfn check
+	.edp/tools/checkov/bin/checkov -d terraform --framework terraform --skip-download --download-external-modules false --quiet --compact
 
 bench: setup  ## parse-time and end-to-end benchmarks -> benchmarks/results/
 	.venv/bin/python benchmarks/bench_local.py

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: system tools if missing, the .venv with the edp command,
-# and the npm tools the tests use. Every README command runs this first.
+# checkov in a venv of its own, and the npm tools the tests use. Every README command runs this first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,25 @@ if [ ! -x .venv/bin/edp ] || [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; the
     .venv/bin/pip install -q -e '.[dev]'
   fi
   echo "$digest" > "$stamp"
+fi
+
+# checkov (Terraform static analysis) lives in its own venv: its pins (bc-python-hcl2 among them) clash with
+# the edp package's. tests/terraform/test_checkov.py runs it from here.
+checkov_version=3.3.30
+checkov_venv=.edp/tools/checkov
+checkov_constraints="constraints/checkov-py${pyver}.txt"
+checkov_digest=$( { echo "$checkov_version"; cat "$checkov_constraints" 2>/dev/null; } | sha256sum | cut -c1-16)
+if [ ! -x "$checkov_venv/bin/checkov" ] || [ "$(cat "$checkov_venv/.edp-installed" 2>/dev/null)" != "$checkov_digest" ]; then
+  echo "[setup] installing checkov $checkov_version into $checkov_venv"
+  [ -x "$checkov_venv/bin/python" ] || "$python" -m venv "$checkov_venv"
+  "$checkov_venv/bin/pip" install -q --upgrade pip
+  if [ -f "$checkov_constraints" ]; then
+    "$checkov_venv/bin/pip" install -q -c "$checkov_constraints" "checkov==$checkov_version"
+  else
+    echo "[setup] no $checkov_constraints: checkov's dependencies resolve without pins" >&2
+    "$checkov_venv/bin/pip" install -q "checkov==$checkov_version"
+  fi
+  echo "$checkov_digest" > "$checkov_venv/.edp-installed"
 fi
 
 if [ ! -x tools/asl/node_modules/.bin/asl-validator ]; then
