@@ -16,6 +16,7 @@ module "network" {
   cidr_block  = var.cidr_block
   azs         = var.azs
   enable_nat  = var.enable_nat
+  kms_key_arn = module.iam_metadata.kms_key_arn # encrypts the VPC flow-log group
   tags        = var.tags
 }
 
