@@ -75,6 +75,11 @@ def install_missing_calls() -> None:
     """Teach moto's Step Functions the calls the AWS provider makes and moto lacks."""
     from moto.stepfunctions.responses import StepFunctionResponse
 
+    from edp.local import emulator_dms, emulator_rds
+
+    for supplement in (emulator_dms, emulator_rds):
+        supplement.install()
+
     def validate_state_machine_definition(self) -> str:
         diagnostics = diagnose(self._get_param("definition"))
         return json.dumps({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})

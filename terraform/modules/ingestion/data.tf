@@ -1,0 +1,3 @@
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}

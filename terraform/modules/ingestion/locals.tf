@@ -1,0 +1,92 @@
+locals {
+  tags = merge({ "edp:module" = "ingestion", "edp:session" = var.session_id }, var.tags)
+
+  # the Bronze layout edp.dms_format reproduces locally (TIMESTAMP_COLUMN, SEQ_COLUMN)
+  timestamp_column = "dms_timestamp"
+  seq_column       = "dms_change_seq"
+
+  source_secret_arn = coalesce(var.source_secret_arn, aws_db_instance.source.master_user_secret[0].secret_arn)
+
+  selection_rules = length(var.tables) > 0 ? [
+    for i, table in var.tables : {
+      rule-type      = "selection"
+      rule-id        = tostring(i + 1)
+      rule-name      = "include-${table}"
+      object-locator = { schema-name = var.schema, table-name = table }
+      rule-action    = "include"
+    }
+    ] : [
+    {
+      rule-type      = "selection"
+      rule-id        = "1"
+      rule-name      = "include-schema"
+      object-locator = { schema-name = var.schema, table-name = "%" }
+      rule-action    = "include"
+    },
+    {
+      rule-type      = "selection"
+      rule-id        = "2"
+      rule-name      = "exclude-dms-artifacts"
+      object-locator = { schema-name = var.schema, table-name = "awsdms%" }
+      rule-action    = "exclude"
+    },
+  ]
+
+  table_mappings = jsonencode({
+    rules = concat(local.selection_rules, [
+      {
+        # a merge orders changes by commit LSN + position in the transaction, then by timestamp
+        rule-type      = "transformation"
+        rule-id        = tostring(length(local.selection_rules) + 1)
+        rule-name      = "add-change-seq"
+        rule-target    = "column"
+        object-locator = { schema-name = var.schema, table-name = "%" }
+        rule-action    = "add-column"
+        value          = local.seq_column
+        expression     = "$AR_H_CHANGE_SEQ"
+        data-type      = { type = "string", length = 50 }
+      },
+    ])
+  })
+
+  task_settings = jsonencode({
+    TargetMetadata = {
+      TargetSchema       = ""
+      SupportLobs        = true
+      FullLobMode        = false
+      LobChunkSize       = 64
+      LimitedSizeLobMode = true
+      LobMaxSize         = 32
+      BatchApplyEnabled  = false
+    }
+    FullLoadSettings = {
+      # never delete Bronze objects: a reload's old generation is archived by the pipeline, as locally
+      TargetTablePrepMode             = "DO_NOTHING"
+      CreatePkAfterFullLoad           = false
+      StopTaskCachedChangesApplied    = false
+      StopTaskCachedChangesNotApplied = false
+      MaxFullLoadSubTasks             = 8
+      TransactionConsistencyTimeout   = 600
+      CommitRate                      = 10000
+    }
+    Logging = {
+      EnableLogging = true
+      LogComponents = [
+        for component in ["SOURCE_UNLOAD", "SOURCE_CAPTURE", "TARGET_LOAD", "TARGET_APPLY", "TASK_MANAGER"] :
+        { Id = component, Severity = "LOGGER_SEVERITY_DEFAULT" }
+      ]
+    }
+    ChangeProcessingTuning = {
+      BatchApplyPreserveTransaction = true
+      BatchApplyTimeoutMin          = 1
+      BatchApplyTimeoutMax          = 30
+      BatchApplyMemoryLimit         = 500
+      BatchSplitSize                = 0
+      MinTransactionSize            = 1000
+      CommitTimeout                 = 1
+      MemoryLimitTotal              = 1024
+      MemoryKeepTime                = 60
+      StatementCacheSize            = 50
+    }
+  })
+}
