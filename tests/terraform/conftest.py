@@ -21,11 +21,16 @@ MODULES = REPO_ROOT / "terraform" / "modules"
 requires_terraform = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
 
 
+def example_dir(tmp_dir: Path, module: str) -> Path:
+    """Where `local_example(tmp_dir, module)` runs Terraform (its `terraform.tfstate` lands there)."""
+    return tmp_dir / module / "examples" / "local"
+
+
 def local_example(tmp_dir: Path, module: str) -> TerraformRunner:
     """A private copy of `module`, with its `examples/local` initialised and ready to plan."""
     work = tmp_dir / module
     shutil.copytree(MODULES / module, work, ignore=shutil.ignore_patterns(".terraform*", "tfplan"))
-    runner = TerraformRunner(work / "examples" / "local", echo=lambda line: None)
+    runner = TerraformRunner(example_dir(tmp_dir, module), echo=lambda line: None)
     runner.init(backend=False)
     return runner
 

@@ -1,21 +1,25 @@
 """The ingestion module against the local AWS emulator: a private, encrypted PostgreSQL with logical
 replication whose password only RDS knows, and a DMS full-load-and-CDC task that writes Bronze in the
-layout `edp.dms_format` reproduces locally. Destroying the session leaves a final snapshot and nothing
-else."""
+layout `edp.dms_format` reproduces locally. DMS reads a DMS-shaped copy of the master secret that the
+module writes through an ephemeral read and a write-only argument, so the password never reaches
+Terraform's state. Destroying the session leaves a final snapshot and nothing else."""
 
 from __future__ import annotations
 
 import json
+import zipfile
+from pathlib import Path
 
 import pytest
 
 from edp import dms_format
 from edp.local.emulator import AwsEmulator
-from tests.terraform.conftest import applied_example, local_example, requires_terraform
+from tests.terraform.conftest import applied_example, example_dir, local_example, requires_terraform
 
 pytestmark = requires_terraform
 
 FINAL_SNAPSHOT = "edp-local-source-final-20261123090000"  # name_prefix, session_id of examples/local
+DMS_SECRET = "edp-local-dms-source-20261123090000"
 
 
 def _nothing_left_but_the_snapshot(emulator: AwsEmulator) -> None:
@@ -27,14 +31,18 @@ def _nothing_left_but_the_snapshot(emulator: AwsEmulator) -> None:
     # moto takes RDS's final snapshot on delete, as the service does
     snapshot = rds.describe_db_snapshots(DBSnapshotIdentifier=FINAL_SNAPSHOT)["DBSnapshots"][0]
     assert snapshot["DBInstanceIdentifier"] == "edp-local-source" and snapshot["Encrypted"] is True
-    # the managed master secret goes with its instance
-    assert emulator.client("secretsmanager").list_secrets()["SecretList"] == []
+    # the managed master secret goes with its instance, the DMS copy at once (no recovery window)
+    assert emulator.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"] == []
 
 
 @pytest.fixture(scope="module")
-def applied(tmp_path_factory):
-    with applied_example(tmp_path_factory.mktemp("tf"), "ingestion",
-                         after_destroy=_nothing_left_but_the_snapshot) as applied:
+def tf_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tf")
+
+
+@pytest.fixture(scope="module")
+def applied(tf_dir):
+    with applied_example(tf_dir, "ingestion", after_destroy=_nothing_left_but_the_snapshot) as applied:
         yield applied
 
 
@@ -42,6 +50,10 @@ def applied(tmp_path_factory):
 def key_arn(applied):
     emulator, _ = applied
     return emulator.client("kms").list_keys()["Keys"][0]["KeyArn"]
+
+
+def _secret_value(emulator: AwsEmulator, arn: str) -> dict:
+    return json.loads(emulator.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
 
 
 def _endpoint(emulator: AwsEmulator, arn: str) -> dict:
@@ -71,7 +83,7 @@ def test_source_db_is_private_encrypted_and_replicates_logically(applied, key_ar
     assert int(parameters["max_slot_wal_keep_size"]) == 20 * 1024 // 4
 
 
-def test_master_password_lives_only_in_the_managed_secret(applied, key_arn):
+def test_master_password_is_generated_and_kept_by_rds(applied, key_arn):
     emulator, outputs = applied
     db = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=outputs["db_instance_id"])["DBInstances"][0]
     assert db["MasterUserSecret"]["SecretArn"] == outputs["master_secret_arn"]
@@ -90,7 +102,7 @@ def test_secret_role_reads_that_one_secret_only(applied, key_arn):
     policy = iam.get_role_policy(RoleName=name, PolicyName="read-source-secret")["PolicyDocument"]
     statements = {s["Sid"]: s for s in policy["Statement"]}
     assert statements["ReadSourceSecret"]["Action"] == "secretsmanager:GetSecretValue"
-    assert statements["ReadSourceSecret"]["Resource"] == outputs["master_secret_arn"]
+    assert statements["ReadSourceSecret"]["Resource"] == outputs["source_secret_arn"] != outputs["master_secret_arn"]
     assert statements["DecryptSourceSecret"]["Action"] == "kms:Decrypt"
     assert statements["DecryptSourceSecret"]["Resource"] == key_arn
     assert statements["DecryptSourceSecret"]["Condition"]["StringEquals"]["kms:ViaService"] == \
@@ -103,10 +115,39 @@ def test_source_endpoint_reads_the_secret_over_tls(applied):
     assert source["EndpointType"].lower() == "source" and source["EngineName"] == "postgres"
     assert source["SslMode"] == "require"
     settings = source["PostgreSQLSettings"]
-    assert settings["SecretsManagerSecretId"] == outputs["master_secret_arn"]
+    assert settings["SecretsManagerSecretId"] == outputs["source_secret_arn"] != outputs["master_secret_arn"]
     assert settings["SecretsManagerAccessRoleArn"] == outputs["secrets_access_role_arn"]
     assert settings["DatabaseName"] == "source"
     assert "Password" not in source and "Password" not in settings
+
+
+def test_dms_reads_a_dms_shaped_copy_of_the_master_secret(applied, key_arn):
+    """DMS takes host and port from the secret; RDS's managed one holds only username and password."""
+    emulator, outputs = applied
+    secrets = emulator.client("secretsmanager")
+    described = secrets.describe_secret(SecretId=outputs["source_secret_arn"])
+    assert described["Name"] == DMS_SECRET and described["KmsKeyId"] == key_arn
+    db = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=outputs["db_instance_id"])["DBInstances"][0]
+    master = _secret_value(emulator, outputs["master_secret_arn"])
+    assert set(master) == {"username", "password"}  # what RDS keeps: no host, no port
+    copy = _secret_value(emulator, outputs["source_secret_arn"])
+    assert copy == {"engine": "postgres", "host": db["Endpoint"]["Address"], "port": db["Endpoint"]["Port"],
+                    "dbname": db["DBName"], "username": db["MasterUsername"], "password": master["password"]}
+    assert master["username"] == db["MasterUsername"]
+
+
+def test_no_password_in_state_plan_or_outputs(applied, tf_dir):
+    """The password passes through an ephemeral read and a write-only argument, never through state."""
+    emulator, outputs = applied
+    password = _secret_value(emulator, outputs["master_secret_arn"])["password"]
+    work = example_dir(tf_dir, "ingestion")
+    state = (work / "terraform.tfstate").read_text()
+    resources = {r["type"] for r in json.loads(state)["resources"]}
+    assert {"aws_secretsmanager_secret", "aws_secretsmanager_secret_version", "aws_db_instance"} <= resources
+    assert password not in state
+    with zipfile.ZipFile(work / "tfplan") as plan:  # the saved plan the apply ran
+        assert all(password.encode() not in plan.read(name) for name in plan.namelist())
+    assert password not in json.dumps(outputs)
 
 
 def test_bronze_target_writes_parquet_in_the_local_layout(applied, key_arn):

@@ -5,10 +5,15 @@
   it every plan wants to set them again.
 - Performance Insights: moto ignores `EnablePerformanceInsights` and its KMS key and retention on
   create and modify; the service reports them on the instance.
+- Managed master secret: moto fills every one with `{"username": "admin", "password": "P@55w0rd!"}`;
+  RDS stores the instance's own master username and a password it generates, different every time,
+  so a test can tell that password apart from anything else (e.g. look for it in Terraform state).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from typing import Any
 
 _PI = ("performance_insights_kms_key_id", "performance_insights_retention_period")
@@ -40,7 +45,12 @@ def install() -> None:
         update(self, *args, **kwargs)
         _set_insights(self, kwargs)
 
+    def managed_secret_string(self) -> str:
+        username = getattr(self.resource, "master_username", None) or "admin"
+        return json.dumps({"username": username, "password": secrets.token_urlsafe(21)})
+
     models.DBParameterGroup.update_parameters = update_user_parameters
+    models.MasterUserSecret._generate_secret_string = managed_secret_string
     models.DBInstance.__init__ = init_with_insights
     models.DBInstance.update = update_with_insights
 

@@ -5,7 +5,8 @@ locals {
   timestamp_column = "dms_timestamp"
   seq_column       = "dms_change_seq"
 
-  source_secret_arn = coalesce(var.source_secret_arn, aws_db_instance.source.master_user_secret[0].secret_arn)
+  # the caller's DMS-shaped secret, or the module's own copy of the RDS-managed one (main.tf)
+  source_secret_arn = coalesce(var.source_secret_arn, one(aws_secretsmanager_secret.dms_source[*].arn))
 
   selection_rules = length(var.tables) > 0 ? [
     for i, table in var.tables : {

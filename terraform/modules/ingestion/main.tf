@@ -126,6 +126,47 @@ resource "aws_dms_replication_instance" "this" {
   tags                        = local.tags
 }
 
+############################################################################
+# The secret DMS reads: host, port, dbname, username, password
+############################################################################
+
+# DMS takes host and port from the secret (the provider sends no server name or port with
+# secrets_manager_arn), and RDS's managed master secret holds only username and password. So, unless
+# the caller brings a DMS-shaped secret, the module copies the managed one into a secret of its own.
+# The password passes through an ephemeral read and a write-only argument: it never lands in state,
+# plan or outputs. The copy does not follow RDS's rotation (README: "Credentials DMS reads").
+resource "aws_secretsmanager_secret" "dms_source" {
+  #checkov:skip=CKV2_AWS_57:a copy of the RDS-managed master secret, which RDS rotates; a session lives at most 72 h and a new session copies afresh (README)
+  count = var.source_secret_arn == null ? 1 : 0
+
+  name                    = "${var.name_prefix}-dms-source-${var.session_id}"
+  description             = "DMS source credentials of the ${var.name_prefix} database (a copy of its RDS-managed master secret)"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 0 # a session resource: torn down with the session, nothing to recover
+  tags                    = local.tags
+}
+
+ephemeral "aws_secretsmanager_secret_version" "master" {
+  count     = var.source_secret_arn == null ? 1 : 0
+  secret_id = aws_db_instance.source.master_user_secret[0].secret_arn
+}
+
+resource "aws_secretsmanager_secret_version" "dms_source" {
+  count     = var.source_secret_arn == null ? 1 : 0
+  secret_id = aws_secretsmanager_secret.dms_source[0].id
+
+  # write-only: sent to Secrets Manager, never stored in state; bump the version to copy again
+  secret_string_wo = jsonencode({
+    engine   = "postgres"
+    host     = aws_db_instance.source.address
+    port     = aws_db_instance.source.port
+    dbname   = aws_db_instance.source.db_name
+    username = aws_db_instance.source.username
+    password = jsondecode(ephemeral.aws_secretsmanager_secret_version.master[0].secret_string)["password"]
+  })
+  secret_string_wo_version = var.source_secret_copy_version
+}
+
 # DMS reads the source credentials itself; this role may read that one secret and nothing else
 data "aws_iam_policy_document" "secrets_trust" {
   statement {
@@ -192,8 +233,8 @@ resource "aws_dms_endpoint" "source" {
 
   tags = local.tags
 
-  # the role's policy must exist before DMS tries the secret
-  depends_on = [aws_iam_role_policy.secrets_access]
+  # the role's policy and the secret's value must exist before DMS tries the secret
+  depends_on = [aws_iam_role_policy.secrets_access, aws_secretsmanager_secret_version.dms_source]
 }
 
 resource "aws_dms_s3_endpoint" "bronze" {

@@ -63,6 +63,11 @@ output "target_endpoint_arn" {
   value       = try(aws_dms_s3_endpoint.bronze.endpoint_arn, null)
 }
 
+output "source_secret_arn" {
+  description = "ARN of the secret DMS reads the source credentials from: the module's DMS-shaped copy of the master secret, or the given source_secret_arn (the ARN only, never its value)."
+  value       = local.source_secret_arn
+}
+
 output "secrets_access_role_arn" {
   description = "Role DMS assumes to read the source secret."
   value       = try(aws_iam_role.secrets_access.arn, null)

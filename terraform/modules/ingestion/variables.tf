@@ -187,9 +187,20 @@ variable "dms_engine_version" {
 }
 
 variable "source_secret_arn" {
-  description = "Secret DMS reads the source credentials from; null uses the RDS-managed master secret. Must be encrypted with kms_key_arn; on AWS a DMS secret also carries host and port (see README)."
+  description = "DMS-shaped secret (username, password, host, port, dbname) DMS reads the source credentials from, encrypted with kms_key_arn; null: the module copies the RDS-managed master secret into a DMS-shaped secret of its own (see README)."
   type        = string
   default     = null
+}
+
+variable "source_secret_copy_version" {
+  description = "Version of the module's copy of the master credentials (used when source_secret_arn is null); raise it to copy the RDS-managed secret again, e.g. after RDS rotated it."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.source_secret_copy_version >= 1 && floor(var.source_secret_copy_version) == var.source_secret_copy_version
+    error_message = "source_secret_copy_version must be a whole number of at least 1."
+  }
 }
 
 variable "tags" {

@@ -1,12 +1,12 @@
 # Runnable example: the session's source database and DMS task against the local AWS emulator,
 # with the prerequisites (key, network, Bronze bucket, DMS role) composed here.
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.60, < 6.0"
+      version = ">= 5.88, < 6.0" # 5.88: secret_string_wo
     }
   }
 }
@@ -182,6 +182,10 @@ output "source_endpoint_arn" {
 
 output "target_endpoint_arn" {
   value = module.ingestion.target_endpoint_arn
+}
+
+output "source_secret_arn" {
+  value = module.ingestion.source_secret_arn
 }
 
 output "secrets_access_role_arn" {
