@@ -75,9 +75,9 @@ def install_missing_calls() -> None:
     """Teach moto's Step Functions the calls the AWS provider makes and moto lacks."""
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    from edp.local import emulator_dms, emulator_rds
+    from edp.local import emulator_dms, emulator_policy_conditions, emulator_rds, emulator_redshift_serverless
 
-    for supplement in (emulator_dms, emulator_rds):
+    for supplement in (emulator_dms, emulator_rds, emulator_policy_conditions, emulator_redshift_serverless):
         supplement.install()
 
     def validate_state_machine_definition(self) -> str:
