@@ -23,6 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from edp.environments import LOCAL_REGION, emulator_client
 from edp.local.ports import free_port
 
 STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
@@ -72,12 +73,20 @@ def _diag(code: str, message: str, location: str) -> dict:
 
 
 def install_missing_calls() -> None:
-    """Teach moto's Step Functions the calls the AWS provider makes and moto lacks."""
+    """Teach moto the calls the AWS provider makes and moto lacks: Step Functions here, the rest in one
+    `emulator_<service>` module each (DMS, Glue, RDS, Redshift Serverless, bucket-policy conditions)."""
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    from edp.local import emulator_dms, emulator_policy_conditions, emulator_rds, emulator_redshift_serverless
+    from edp.local import (
+        emulator_dms,
+        emulator_glue,
+        emulator_policy_conditions,
+        emulator_rds,
+        emulator_redshift_serverless,
+    )
 
-    for supplement in (emulator_dms, emulator_rds, emulator_policy_conditions, emulator_redshift_serverless):
+    for supplement in (emulator_dms, emulator_glue, emulator_rds, emulator_policy_conditions,
+                       emulator_redshift_serverless):
         supplement.install()
 
     def validate_state_machine_definition(self) -> str:
@@ -126,12 +135,9 @@ class AwsEmulator:
                                          method="POST", headers={"Content-Type": "application/json"})
         urllib.request.urlopen(request, timeout=5).close()
 
-    def client(self, service: str, region: str = "eu-central-1"):
-        """A boto3 client pointed at the emulator (its credentials are placeholders moto accepts)."""
-        import boto3
-
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id="emulator", aws_secret_access_key="emulator")
+    def client(self, service: str, region: str = LOCAL_REGION):
+        """A boto3 client pointed at the emulator."""
+        return emulator_client(service, self.endpoint, region)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
