@@ -98,6 +98,5 @@ def terraform_root(environment: str, layer: str) -> TerraformRoot:
     bucket = os.environ.get("EDP_TF_STATE_BUCKET", "")
     if not bucket:
         raise ConfigError(f"environment {environment!r} keeps Terraform state in S3: set EDP_TF_STATE_BUCKET")
-    variables = {"state_bucket": bucket} if layer == "session" else {}
     return TerraformRoot(environment, layer, working_dir, data_dir, backend_config={"bucket": bucket},
-                         variables=variables)
+                         variables={"state_bucket": bucket})

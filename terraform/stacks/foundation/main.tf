@@ -26,7 +26,14 @@ module "iam_metadata" {
   name_prefix          = var.name_prefix
   glue_database_prefix = local.glue_prefix
   bucket_arns          = local.bucket_arns
-  tags                 = var.tags
+  # the role the session DAG's Terraform runs as, assumed from the MWAA execution role
+  session_runner = var.state_bucket == null ? null : {
+    state_bucket      = var.state_bucket
+    state_key_prefix  = "${var.environment}/session"
+    read_state_keys   = ["${var.environment}/foundation.tfstate"]
+    trusted_role_arns = [module.orchestration.execution_role_arn]
+  }
+  tags = var.tags
 }
 
 module "data_lake" {
@@ -88,6 +95,47 @@ module "step_functions" {
   log_retention_days = var.log_retention_days
   kms_key_arn        = module.iam_metadata.kms_key_arn
   tags               = var.tags
+}
+
+module "orchestration" {
+  source = "../../modules/orchestration"
+
+  name_prefix         = var.name_prefix
+  kms_key_arn         = module.iam_metadata.kms_key_arn
+  create_environment  = var.enable_mwaa
+  airflow_version     = var.mwaa.airflow_version
+  environment_class   = var.mwaa.environment_class
+  min_workers         = var.mwaa.min_workers
+  max_workers         = var.mwaa.max_workers
+  requirements_path   = var.mwaa.requirements_path
+  startup_script_path = var.mwaa.startup_script_path
+  plugins_zip_path    = var.mwaa.plugins_zip_path
+  subnet_ids          = module.network.private_subnet_ids
+  security_group_ids  = [module.network.security_group_ids["mwaa"]]
+  access_logging      = { target_bucket = module.data_lake.access_log_bucket_name }
+  airflow_configuration_options = {
+    "core.dag_file_processor_timeout" = "150"
+  }
+  # MWAA workers run the pipeline's aws tasks and the session DAG's Terraform (as the session runner)
+  extra_policy_json = data.aws_iam_policy_document.mwaa_pipeline.json
+  tags              = var.tags
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+data "aws_iam_policy_document" "mwaa_pipeline" {
+  statement {
+    sid     = "AssumeSessionRunner"
+    actions = ["sts:AssumeRole"]
+    # by name: the runner trusts this role, so an attribute reference would be a cycle
+    resources = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name_prefix}-session-runner"]
+  }
+  statement {
+    sid       = "ReadSessionOutputs"
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:${data.aws_partition.current.partition}:ssm:*:${data.aws_caller_identity.current.account_id}:parameter${local.session_param}"]
+  }
 }
 
 module "monitoring" {

@@ -63,3 +63,18 @@ output "session_inputs" {
     default_glue_workers = var.glue_workers
   }
 }
+
+output "mwaa" {
+  description = "MWAA source bucket, execution role, and the environment's name and web server URL (null unless enable_mwaa)."
+  value = {
+    bucket_name        = module.orchestration.bucket_name
+    execution_role_arn = module.orchestration.execution_role_arn
+    environment_name   = module.orchestration.environment_name
+    webserver_url      = module.orchestration.webserver_url
+  }
+}
+
+output "session_runner_role_arn" {
+  description = "Role the session DAG's Terraform assumes (null in local)."
+  value       = module.iam_metadata.session_runner_role_arn
+}

@@ -8,6 +8,22 @@ variable "name_prefix" {
   }
 }
 
+variable "environment" {
+  description = "Environment name (local, dev, staging, prod): the state key prefix of its roots."
+  type        = string
+
+  validation {
+    condition     = contains(["local", "dev", "staging", "prod"], var.environment)
+    error_message = "environment must be one of local, dev, staging, prod."
+  }
+}
+
+variable "state_bucket" {
+  description = "S3 bucket of this environment's Terraform states; with it, the session-runner role is created. null (local) creates none."
+  type        = string
+  default     = null
+}
+
 variable "azs" {
   description = "Two availability zones for the network."
   type        = list(string)

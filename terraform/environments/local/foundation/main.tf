@@ -57,6 +57,7 @@ module "foundation" {
   source = "../../../stacks/foundation"
 
   name_prefix      = "edp-local"
+  environment      = "local"
   azs              = ["eu-central-1a", "eu-central-1b"]
   protect_data     = false # throwaway: `edp foundation destroy` must be able to clean the emulator
   scripts_dir      = "${path.root}/../../../../glue_scripts"

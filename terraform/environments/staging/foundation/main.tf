@@ -26,6 +26,11 @@ provider "aws" {
   }
 }
 
+variable "state_bucket" {
+  description = "Bucket holding this environment's Terraform states (edp.environments passes EDP_TF_STATE_BUCKET)."
+  type        = string
+}
+
 variable "alarm_emails" {
   description = "Who is told about staging alarms."
   type        = list(string)
@@ -46,6 +51,8 @@ module "foundation" {
   source = "../../../stacks/foundation"
 
   name_prefix      = "edp-staging"
+  environment      = "staging"
+  state_bucket     = var.state_bucket
   azs              = ["eu-central-1a", "eu-central-1b"]
   cidr_block       = "10.30.0.0/16"
   scripts_dir      = "${path.root}/../../../../glue_scripts"
