@@ -87,7 +87,11 @@ def test_session_runner_reaches_only_the_session(applied):
     runner = policy_of(emulator, "session-runner")
     allowed = [a for s in runner.values() if s["Effect"] == "Allow" for a in as_list(s["Action"])]
     assert not any("*" in a for a in allowed), "every action is spelled out"
-    assert "secretsmanager:GetSecretValue" not in allowed, "the runner never reads a password"
+    reads = {sid: s for sid, s in runner.items() if s["Effect"] == "Allow"
+             and "secretsmanager:GetSecretValue" in as_list(s["Action"])}
+    assert set(reads) == {"ReadOwnDatabaseMasterSecret", "SessionSecretsManageTagged"}, "passwords it may read"
+    assert reads["ReadOwnDatabaseMasterSecret"]["Condition"] == {"StringLike": {
+        "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": "arn:aws:rds:eu-central-1:123456789012:db:edp-local-*"}}
     assert not any(a.startswith(("s3:", "glue:")) and a != "s3:ListBucket" and "Object" not in a for a in allowed)
     state = runner["StateReadWrite"]
     assert as_list(state["Resource"]) == ["arn:aws:s3:::edp-local-tfstate/session/*"]
@@ -95,10 +99,10 @@ def test_session_runner_reaches_only_the_session(applied):
     assert runner["StateReadOthers"]["Action"] == "s3:GetObject"
     assert all(r.startswith("arn:aws:rds:eu-central-1:") and (":edp-local-" in r or ":og:default:" in r)
                for r in as_list(runner["RdsSessionDatabase"]["Resource"]))
-    for sid in ("DmsCreateTagged", "RedshiftServerlessCreateTagged"):
+    for sid in ("DmsCreateTagged", "RedshiftServerlessCreateTagged", "SessionSecretsCreateTagged"):
         assert runner[sid]["Condition"]["StringEquals"] == {"aws:RequestTag/edp:layer": "session",
                                                            "aws:RequestTag/edp:platform": "edp-local"}, sid
-    for sid in ("DmsManageTagged", "RedshiftServerlessManageTagged", "SessionRolesManage"):
+    for sid in ("DmsManageTagged", "RedshiftServerlessManageTagged", "SessionRolesManage", "SessionSecretsManageTagged"):
         assert runner[sid]["Condition"]["StringEquals"] == {"aws:ResourceTag/edp:layer": "session",
                                                            "aws:ResourceTag/edp:platform": "edp-local"}, sid
     passes = [s for s in runner.values() if "iam:PassRole" in as_list(s["Action"])]

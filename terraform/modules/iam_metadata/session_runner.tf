@@ -3,7 +3,7 @@
 #   - the session's own resources, by name prefix where the ARN carries the name (RDS, SSM) and by the
 #     session stack's tags where it does not (DMS, Redshift Serverless, the session's IAM roles);
 #   - the session's roles only under the permissions boundary below, so nothing the runner creates can
-#     reach further than reading Gold, the catalog and the RDS/Redshift-managed secrets;
+#     reach further than reading Gold, the catalog and the session's database secrets;
 #   - explicit denies on what loses data: buckets, catalog, key, snapshots and non-session databases.
 # The emulator does not evaluate IAM, so the module test checks the documents' shape; the first real
 # session apply is the proof of completeness (CloudTrail names any missing action).
@@ -37,9 +37,12 @@ data "aws_iam_policy_document" "session_boundary" {
     resources = ["${local.catalog}:catalog", "${local.catalog}:database/${local.db.gold}", "${local.catalog}:table/${local.db.gold}/*"]
   }
   statement {
-    sid       = "ReadManagedSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:rds!*"]
+    sid     = "ReadSessionSecrets"
+    actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:rds!*",
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${var.name_prefix}-*",
+    ]
   }
   statement {
     sid       = "DecryptWithThePlatformKey"
@@ -145,8 +148,7 @@ data "aws_iam_policy_document" "session_runner" {
       "${local.rds}:og:default:*",
     ]
   }
-  # RDS and Redshift keep the generated admin passwords in Secrets Manager through the caller; reading a
-  # secret's value is not among these.
+  # RDS and Redshift keep the generated admin passwords in Secrets Manager through the caller.
   statement {
     sid = "ServiceManagedSecrets"
     actions = [
@@ -158,6 +160,49 @@ data "aws_iam_policy_document" "session_runner" {
       "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:rds!*",
       "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:redshift!*",
     ]
+  }
+
+  # The ingestion module copies the source's master password (an ephemeral read) into a DMS-shaped secret
+  # of the session's: the one password the runner may read is that of this platform's own instances.
+  statement {
+    sid       = "ReadOwnDatabaseMasterSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:rds!*"]
+    condition {
+      test     = "StringLike"
+      variable = "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn"
+      values   = ["${local.rds}:db:${var.name_prefix}-*"]
+    }
+  }
+  statement {
+    sid       = "SessionSecretsCreateTagged"
+    actions   = ["secretsmanager:CreateSecret", "secretsmanager:TagResource"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${var.name_prefix}-*"]
+    dynamic "condition" {
+      for_each = local.session_tags
+      content {
+        test     = "StringEquals"
+        variable = condition.key
+        values   = [condition.value]
+      }
+    }
+  }
+  statement {
+    sid = "SessionSecretsManageTagged"
+    actions = [
+      "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+      "secretsmanager:UpdateSecret", "secretsmanager:DeleteSecret", "secretsmanager:GetResourcePolicy",
+      "secretsmanager:ListSecretVersionIds", "secretsmanager:UntagResource",
+    ]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${var.name_prefix}-*"]
+    dynamic "condition" {
+      for_each = local.session_tagged
+      content {
+        test     = "StringEquals"
+        variable = condition.key
+        values   = [condition.value]
+      }
+    }
   }
 
   # -- ingestion: DMS, whose ARNs carry no names, so only what the session stack tags -----------------------
