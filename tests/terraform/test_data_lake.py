@@ -6,21 +6,12 @@ mirror with scripts/find-tf-mirror.sh); a machine with registry access needs nei
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from edp.local.emulator import AwsEmulator
-from edp.settings import REPO_ROOT
 from tests.terraform.conftest import applied_example, local_example, requires_terraform
 
 pytestmark = requires_terraform
-
-
-def test_terraform_tree_is_formatted():
-    proc = subprocess.run(["terraform", "fmt", "-recursive", "-check", "-diff", str(REPO_ROOT / "terraform")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, f"run `terraform fmt -recursive terraform/`:\n{proc.stdout}"
 
 
 @pytest.fixture(scope="module")

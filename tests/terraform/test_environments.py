@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -25,6 +26,12 @@ from tests.terraform.conftest import requires_terraform
 
 pytestmark = requires_terraform
 LAKE = ("bronze", "silver", "gold", "artifacts", "athena-results")
+
+
+def test_terraform_tree_is_formatted():
+    proc = subprocess.run(["terraform", "fmt", "-recursive", "-check", "-diff", str(terraform_dir())],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, f"run `terraform fmt -recursive terraform/`:\n{proc.stdout}"
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -127,6 +134,9 @@ def test_session_dag_up_scale_down(platform):
     target = dms.describe_endpoints(Filters=[{"Name": "endpoint-type", "Values": ["target"]}])["Endpoints"][0]
     s3 = target["S3Settings"]
     assert s3["DataFormat"] == "parquet" and s3["TimestampColumnName"] == "dms_timestamp"
+    # Op (I/U/D) on every CDC row and none on full-load rows: the layout the local DMS writes
+    assert s3.get("IncludeOpForFullLoad") is False
+    assert not s3.get("CdcInsertsOnly") and not s3.get("CdcInsertsAndUpdates")
     assert s3["BucketName"] == "edp-local-bronze"
     assert emulator.client("rds").describe_db_instances()["DBInstances"][0]["StorageEncrypted"] is True
 

@@ -232,7 +232,7 @@ data "aws_iam_policy_document" "access_logs" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = values(local.bucket_arns)
+      values   = concat(values(local.bucket_arns), var.extra_logged_bucket_arns)
     }
   }
 

@@ -21,4 +21,6 @@ output "athena_results_location" {
 output "access_log_bucket_name" {
   description = "Bucket receiving the S3 server access logs of every lake bucket (`<bucket>/` prefix each)."
   value       = aws_s3_bucket.access_logs.id
+  # S3 refuses a logging configuration until the target's policy lets the logging service write
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }

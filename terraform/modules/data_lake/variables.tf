@@ -68,6 +68,17 @@ variable "access_log_days" {
   }
 }
 
+variable "extra_logged_bucket_arns" {
+  description = "Other buckets of the platform (e.g. MWAA's source bucket) allowed to deliver their access logs here."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.extra_logged_bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}$", a))])
+    error_message = "extra_logged_bucket_arns must be S3 bucket ARNs (arn:aws:s3:::<bucket>)."
+  }
+}
+
 variable "tags" {
   description = "Tags merged onto every resource."
   type        = map(string)

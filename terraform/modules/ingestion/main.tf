@@ -202,10 +202,11 @@ data "aws_iam_policy_document" "secrets_access" {
 }
 
 resource "aws_iam_role" "secrets_access" {
-  name               = "${var.name_prefix}-dms-source-secret"
-  description        = "DMS reads the ${var.name_prefix} source credentials"
-  assume_role_policy = data.aws_iam_policy_document.secrets_trust.json
-  tags               = local.tags
+  name                 = "${var.name_prefix}-dms-source-secret"
+  description          = "DMS reads the ${var.name_prefix} source credentials"
+  assume_role_policy   = data.aws_iam_policy_document.secrets_trust.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = local.tags
 }
 
 resource "aws_iam_role_policy" "secrets_access" {

@@ -45,10 +45,11 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "spectrum" {
-  name               = "${local.name}-spectrum"
-  description        = "Default role of the ${local.name} namespace: read-only Spectrum access to Gold"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = local.tags
+  name                 = "${local.name}-spectrum"
+  description          = "Default role of the ${local.name} namespace: read-only Spectrum access to Gold"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = local.tags
 }
 
 data "aws_iam_policy_document" "spectrum" {

@@ -160,3 +160,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary for the roles this module creates (iam_metadata's session_boundary_arn: the session runner may create roles only under it); null sets none."
+  type        = string
+  default     = null
+}

@@ -42,7 +42,9 @@ module "data_lake" {
   name_prefix  = var.name_prefix
   kms_key_arn  = module.iam_metadata.kms_key_arn
   protect_data = var.protect_data
-  tags         = var.tags
+  # by name: the MWAA bucket logs here, and its module already depends on this one
+  extra_logged_bucket_arns = ["arn:aws:s3:::${var.name_prefix}-mwaa-source"]
+  tags                     = var.tags
 }
 
 module "processing" {

@@ -47,20 +47,21 @@ output "session_parameter" {
 output "session_inputs" {
   description = "Everything the session stack needs from the foundation, read through remote state."
   value = {
-    name_prefix          = var.name_prefix
-    session_parameter    = local.session_param
-    kms_key_arn          = module.iam_metadata.kms_key_arn
-    vpc_id               = module.network.vpc_id
-    private_subnet_ids   = module.network.private_subnet_ids
-    security_group_ids   = module.network.security_group_ids
-    bucket_names         = module.data_lake.bucket_names
-    bucket_arns          = module.data_lake.bucket_arns
-    glue_database_names  = module.iam_metadata.glue_database_names
-    dms_role_arn         = module.iam_metadata.role_arns["dms"]
-    dms_instance_id      = local.dms_ids.replication_instance_id
-    dms_task_id          = local.dms_ids.replication_task_id
-    glue_job_name        = module.processing.glue_job_name
-    default_glue_workers = var.glue_workers
+    name_prefix              = var.name_prefix
+    session_parameter        = local.session_param
+    kms_key_arn              = module.iam_metadata.kms_key_arn
+    vpc_id                   = module.network.vpc_id
+    private_subnet_ids       = module.network.private_subnet_ids
+    security_group_ids       = module.network.security_group_ids
+    bucket_names             = module.data_lake.bucket_names
+    bucket_arns              = module.data_lake.bucket_arns
+    glue_database_names      = module.iam_metadata.glue_database_names
+    dms_role_arn             = module.iam_metadata.role_arns["dms"]
+    dms_instance_id          = local.dms_ids.replication_instance_id
+    dms_task_id              = local.dms_ids.replication_task_id
+    glue_job_name            = module.processing.glue_job_name
+    default_glue_workers     = var.glue_workers
+    permissions_boundary_arn = module.iam_metadata.session_boundary_arn
   }
 }
 

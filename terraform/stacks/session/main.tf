@@ -12,31 +12,33 @@ module "ingestion" {
   source = "../../modules/ingestion"
   count  = var.enable_ingestion ? 1 : 0
 
-  name_prefix        = local.f.name_prefix
-  session_id         = local.session_id
-  subnet_ids         = local.f.private_subnet_ids
-  security_group_ids = local.f.security_group_ids
-  kms_key_arn        = local.f.kms_key_arn
-  bronze_bucket_name = local.f.bucket_names["bronze"]
-  dms_s3_role_arn    = local.f.dms_role_arn
-  tables             = var.tables
-  db_instance_class  = var.db_instance_class
-  dms_instance_class = var.dms_instance_class
-  tags               = local.tags
+  name_prefix              = local.f.name_prefix
+  session_id               = local.session_id
+  subnet_ids               = local.f.private_subnet_ids
+  security_group_ids       = local.f.security_group_ids
+  kms_key_arn              = local.f.kms_key_arn
+  bronze_bucket_name       = local.f.bucket_names["bronze"]
+  dms_s3_role_arn          = local.f.dms_role_arn
+  tables                   = var.tables
+  db_instance_class        = var.db_instance_class
+  dms_instance_class       = var.dms_instance_class
+  permissions_boundary_arn = local.f.permissions_boundary_arn
+  tags                     = local.tags
 }
 
 module "serving" {
   source = "../../modules/serving"
   count  = var.enable_serving ? 1 : 0
 
-  name_prefix        = local.f.name_prefix
-  kms_key_arn        = local.f.kms_key_arn
-  gold_bucket_arn    = local.f.bucket_arns["gold"]
-  glue_database_name = local.f.glue_database_names["gold"]
-  base_capacity      = var.redshift_base_capacity
-  subnet_ids         = local.f.private_subnet_ids
-  security_group_ids = [local.f.security_group_ids["rds"]]
-  tags               = local.tags
+  name_prefix              = local.f.name_prefix
+  kms_key_arn              = local.f.kms_key_arn
+  gold_bucket_arn          = local.f.bucket_arns["gold"]
+  glue_database_name       = local.f.glue_database_names["gold"]
+  base_capacity            = var.redshift_base_capacity
+  subnet_ids               = local.f.private_subnet_ids
+  security_group_ids       = [local.f.security_group_ids["rds"]]
+  permissions_boundary_arn = local.f.permissions_boundary_arn
+  tags                     = local.tags
 }
 
 locals {

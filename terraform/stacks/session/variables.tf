@@ -15,6 +15,8 @@ variable "foundation" {
     dms_task_id          = string
     glue_job_name        = string
     default_glue_workers = number
+    # roles the session creates carry it; null where no session-runner role exists (local)
+    permissions_boundary_arn = optional(string)
   })
 }
 
