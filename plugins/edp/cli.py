@@ -180,12 +180,8 @@ def _demo_steps(args) -> int:
 
 def cmd_cdc(args) -> int:
     from edp.local.cdc import LocalDms
-    from edp.local.postgres import EmbeddedPostgres
-    from edp.local.source_db import PUBLICATION
 
-    spec = load_spec()
-    paths = local_paths()
-    dms = LocalDms(EmbeddedPostgres(paths.pg).start(), paths.bronze, spec.source_schema, spec.table_names, PUBLICATION)
+    dms = LocalDms.for_spec(load_spec())
     dropped = dms.drop_slot()
     _say("replication slot dropped; the next run takes a fresh full load" if dropped else "no replication slot to drop")
     return 0

@@ -69,6 +69,17 @@ class LocalDms:
         self.slot = slot
         self.journal = bronze_root / JOURNAL
 
+    @classmethod
+    def for_spec(cls, spec) -> LocalDms:
+        """The replication task of the local target: the embedded source (started if need be), every
+        source table of the task list, Bronze under the local state folder."""
+        from edp.local.postgres import EmbeddedPostgres
+        from edp.local.source_db import PUBLICATION
+        from edp.settings import local_paths
+
+        paths = local_paths()
+        return cls(EmbeddedPostgres(paths.pg).start(), paths.bronze, spec.source_schema, spec.table_names, PUBLICATION)
+
     # -- entry points ------------------------------------------------------------------
     def run(self) -> IngestResult:
         """Full load when there is no live slot with a committed load, else capture new changes."""

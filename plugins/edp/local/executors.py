@@ -17,8 +17,6 @@ import time
 
 from edp.local import catalog, dbt_cli, glue, publish
 from edp.local.cdc import LocalDms
-from edp.local.postgres import EmbeddedPostgres
-from edp.local.source_db import PUBLICATION
 from edp.runtime import RunContext
 from edp.settings import local_paths
 from edp.spec import Task
@@ -27,9 +25,7 @@ from edp.spec import Task
 def cdc_ingest(task: Task, run: RunContext) -> dict:
     """Replicates every source table (one slot serves all); `tables` narrows only what is merged after."""
     started = time.monotonic()
-    paths = local_paths()
-    pg = EmbeddedPostgres(paths.pg)
-    dms = LocalDms(pg.start(), paths.bronze, run.spec.source_schema, run.spec.table_names, PUBLICATION)
+    dms = LocalDms.for_spec(run.spec)
     if run.full_refresh:
         dms.drop_slot()  # the next run archives Bronze and takes a fresh full load
     result = dms.run()
@@ -38,17 +34,14 @@ def cdc_ingest(task: Task, run: RunContext) -> dict:
 
 
 def ingestion_up(run: RunContext) -> dict:
-    paths = local_paths()
-    source = EmbeddedPostgres(paths.pg).start()
-    dms = LocalDms(source, paths.bronze, run.spec.source_schema, run.spec.table_names, PUBLICATION)
+    dms = LocalDms.for_spec(run.spec)
     dms.require_source()
+    source = dms.conn_info
     return {"source": f"{source.host}:{source.port}/{source.dbname}", "slot": dms.slot}
 
 
 def ingestion_down(run: RunContext) -> dict:
-    paths = local_paths()
-    dms = LocalDms(EmbeddedPostgres(paths.pg).start(), paths.bronze, run.spec.source_schema, run.spec.table_names,
-                   PUBLICATION)
+    dms = LocalDms.for_spec(run.spec)
     return {"slot": dms.slot, "slot_dropped": dms.drop_slot()}
 
 
