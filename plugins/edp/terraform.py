@@ -120,6 +120,10 @@ class TerraformRunner:
         with self._var_file(variables) as var_args:
             self._run(args + var_args)
 
+    def validate(self) -> None:
+        """`terraform validate` of the initialised working directory (needs `init`, backend or not)."""
+        self._run(["validate"])
+
     def show_plan(self, plan_file: str = "tfplan") -> dict[str, Any]:
         """A saved plan as Terraform's JSON (resource_changes, planned_values...), for review or tests."""
         return json.loads(self._run(["show", "-json", plan_file], quiet=True))

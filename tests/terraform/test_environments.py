@@ -16,10 +16,9 @@ import pytest
 
 from edp import asl, session
 from edp.cli import main as edp
-from edp.environments import ENVIRONMENTS, LAYERS, terraform_dir
+from edp.environments import ENVIRONMENTS, LAYERS, terraform_dir, terraform_root
 from edp.local.airflow_run import run_dag
 from edp.local.emulator import AwsEmulator
-from edp.settings import REPO_ROOT
 from edp.terraform import TerraformRunner
 from tests.conftest import isolated_home
 from tests.terraform.conftest import requires_terraform
@@ -40,7 +39,7 @@ def test_every_environment_validates(tmp_path, environment, layer):
     runner = TerraformRunner(terraform_dir() / "environments" / environment / layer,
                              env={"TF_DATA_DIR": str(tmp_path / ".terraform")}, echo=lambda line: None)
     runner.init(backend=False)
-    runner._run(["validate"])
+    runner.validate()
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +50,7 @@ def platform():
         os.environ.update(EDP_AWS_ENDPOINT=emulator.endpoint, EDP_ENVIRONMENT="local")
         try:
             assert edp(["infra", "apply", "--environment", "local"]) == 0
-            outputs = TerraformRunner(REPO_ROOT / "terraform/environments/local/foundation",
-                                      env={"TF_DATA_DIR": str(paths.root / "terraform/local/.terraform-foundation")},
-                                      echo=lambda line: None).output()
+            outputs = terraform_root("local", "foundation").runner(echo=lambda line: None).output()
             yield paths, emulator, outputs
             assert edp(["infra", "destroy", "--environment", "local"]) == 2, "the guard must refuse to drop the lake"
             assert edp(["infra", "destroy", "--environment", "local", "--allow-data-loss"]) == 0
