@@ -53,6 +53,25 @@ def aws_client(service: str, environment: str):
     return boto3.client(service)
 
 
+def parameter_name(environment: str, layer: str) -> str:
+    """The SSM parameter a layer publishes its pipeline-facing outputs to: `/edp-<env>/<layer>`."""
+    if layer not in LAYERS:
+        raise ConfigError(f"unknown Terraform layer {layer!r}; use one of {', '.join(LAYERS)}")
+    return f"/edp-{resolve_environment(environment)}/{layer}"
+
+
+def published_outputs(environment: str, layer: str) -> dict[str, Any] | None:
+    """A layer's outputs as the pipeline sees them (its SSM parameter), or None when it is not published:
+    workers read names from here instead of Terraform state, which needs the CLI and state access."""
+    import json
+
+    ssm = aws_client("ssm", environment)
+    try:
+        return json.loads(ssm.get_parameter(Name=parameter_name(environment, layer))["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        return None
+
+
 def terraform_dir() -> Path:
     """The repo's terraform/ folder (on MWAA, deployed beside the DAGs; EDP_TERRAFORM_DIR says where)."""
     return Path(os.environ.get("EDP_TERRAFORM_DIR", REPO_ROOT / "terraform"))

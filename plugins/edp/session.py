@@ -14,7 +14,6 @@ with it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -150,7 +149,9 @@ def _terraform_args(root: TerraformRoot, wanted: dict[str, Any], summary: str) -
 
 def parameter_name(environment: str) -> str:
     """The SSM parameter the session stack publishes to (`/<name prefix>/session`, the prefix `edp-<env>`)."""
-    return f"/edp-{environment}/session"
+    from edp.environments import parameter_name as layer_parameter
+
+    return layer_parameter(environment, "session")
 
 
 def report(outputs: dict[str, Any], environment: str) -> dict[str, Any]:
@@ -167,10 +168,6 @@ def report(outputs: dict[str, Any], environment: str) -> dict[str, Any]:
 
 def published(environment: str) -> dict[str, Any] | None:
     """The session outputs as the pipeline sees them (the SSM parameter), or None when no session is up."""
-    from edp.environments import aws_client
+    from edp.environments import published_outputs
 
-    ssm = aws_client("ssm", environment)
-    try:
-        return json.loads(ssm.get_parameter(Name=parameter_name(environment))["Parameter"]["Value"])
-    except ssm.exceptions.ParameterNotFound:
-        return None
+    return published_outputs(environment, "session")
