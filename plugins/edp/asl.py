@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from edp.aws import calls
 from edp.spec import Spec, Task, topological_order
 
 SFN_INTEGRATION = "arn:aws:states:::"
@@ -32,6 +33,8 @@ DEFINITION_FILE = "definition.asl.json"
 # Terraform templatefile() variables the definition needs; the step_functions module passes each.
 PLACEHOLDERS = {
     "session_parameter": "SSM parameter where the session stack publishes its outputs (the DMS task ARN among them)",
+    "dms_replication_instance_id": "identifier of the session's DMS replication instance (CloudWatch dimension)",
+    "dms_replication_task_id": "identifier of the session's DMS replication task (CloudWatch dimension)",
     "glue_job_bronze_to_silver": "name of the Bronze->Silver Glue job",
     "glue_crawler_silver": "name of the Silver crawler",
     "ecs_cluster_arn": "ECS cluster running the dbt container",
@@ -41,6 +44,33 @@ PLACEHOLDERS = {
     "private_subnet_b": "second private subnet for ECS tasks",
     "ecs_security_group_id": "security group of the ECS tasks",
 }
+
+
+def placeholder_values(foundation: dict[str, Any]) -> dict[str, str]:
+    """Each placeholder's value from the foundation's outputs: what the foundation gives the step_functions
+    module, and what the Airflow aws target reads at run time, so the two can be compared."""
+    ecs = foundation["ecs"]
+    return {
+        "session_parameter": foundation["session_parameter"],
+        "dms_replication_instance_id": foundation["dms"]["replication_instance_id"],
+        "dms_replication_task_id": foundation["dms"]["replication_task_id"],
+        "glue_job_bronze_to_silver": foundation["glue_job_name"],
+        "glue_crawler_silver": foundation["crawler_names"]["silver"],
+        "ecs_cluster_arn": ecs["cluster_arn"],
+        "dbt_task_definition_arn": ecs["task_definition_arn"],
+        "dbt_container_name": ecs["container_name"],
+        "private_subnet_a": ecs["subnet_ids"][0],
+        "private_subnet_b": ecs["subnet_ids"][1],
+        "ecs_security_group_id": ecs["security_group_id"],
+    }
+
+
+def filled(definition: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """The definition with its placeholders filled, as templatefile() does."""
+    text = dumps(definition)
+    for name, value in values.items():
+        text = text.replace("${" + name + "}", value)
+    return json.loads(text)
 
 
 def integration(service: str, action: str, sync: bool = False) -> str:
@@ -80,15 +110,13 @@ def step(task: Task, name: str) -> str:
 
 # -- one builder per task kind: returns {state name: state}, entry state is the task id ------------
 def _start_then_poll(task: Task, nxt: str, start: dict[str, Any], poll: dict[str, Any], done: dict,
-                     failed: dict, entry: str | None = None) -> dict[str, Any]:
+                     failed: dict) -> dict[str, Any]:
     """For services with no `.sync` integration: start, then Wait -> poll -> Choice until done or failed.
 
     `done` and `failed` are Choice rule conditions over `$.<task id>`, where the poll's result lands.
-    The start state is the task's entry unless `entry` names another (a state that runs before it).
     """
-    first = entry or task.id
     return {
-        first: {"Type": "Task", **start, "ResultPath": None, "Retry": retry(task), "Catch": catch(),
+        task.id: {"Type": "Task", **start, "ResultPath": None, "Retry": retry(task), "Catch": catch(),
                 "Next": step(task, "wait")},
         step(task, "wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "poll")},
         step(task, "poll"): {"Type": "Task", **poll, "ResultPath": f"$.{task.id}", "Retry": retry(task),
@@ -103,38 +131,82 @@ def _start_then_poll(task: Task, nxt: str, start: dict[str, Any], poll: dict[str
 
 def _cdc_ingest(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
     """Read the live session's outputs first: the DMS task belongs to the session layer, so its ARN is
-    known only while ingestion is on (a missing parameter fails the run with that reason)."""
+    known only while ingestion is on (a missing parameter fails the run with that reason).  Then start or
+    resume the task by its status, wait for the full load, and wait until the CDC target latency
+    (CloudWatch) is low enough: the same calls, in the same order, as the Airflow aws target."""
     arn = "$.session.outputs.dms_replication_task_arn"
     status = f"$.{task.id}.status"
-    read_session = {
-        task.id: {
-            "Type": "Task",
-            "Comment": "Read the ingestion session's outputs (published by the session stack).",
-            "Resource": sdk_integration("ssm", "getParameter"),
-            "Parameters": {"Name": ph("session_parameter")},
-            "ResultSelector": {"outputs.$": "States.StringToJson($.Parameter.Value)"},
-            "ResultPath": "$.session",
-            "Retry": retry(task),
-            "Catch": catch(),
-            "Next": step(task, "start"),
-        },
-    }
-    start = {
-        "Comment": "Resume the DMS full-load-and-CDC task (created by the ingestion session).",
-        "Resource": sdk_integration("databasemigration", "startReplicationTask"),
-        "Parameters": {"ReplicationTaskArn.$": arn, "StartReplicationTaskType": "resume-processing"},
-        "TimeoutSeconds": 300,
-    }
-    poll = {
+    describe = {
         "Resource": sdk_integration("databasemigration", "describeReplicationTasks"),
         "Parameters": {"Filters": [{"Name": "replication-task-arn", "Values.$": f"States.Array({arn})"}]},
         "ResultSelector": {"status.$": "$.ReplicationTasks[0].Status",
                            "stats.$": "$.ReplicationTasks[0].ReplicationTaskStats"},
+        "ResultPath": f"$.{task.id}",
     }
-    done = {"And": [{"Variable": status, "StringEquals": "running"},
-                    {"Variable": f"$.{task.id}.stats.FullLoadProgressPercent", "NumericEquals": 100}]}
-    failed = {"Or": [{"Variable": status, "StringEquals": "failed"}, {"Variable": status, "StringEquals": "stopped"}]}
-    return {**read_session, **_start_then_poll(task, nxt, start, poll, done, failed, entry=step(task, "start"))}
+
+    def task_state(body: dict, nxt_state: str, **extra) -> dict:
+        return {"Type": "Task", **body, **extra, "Retry": retry(task), "Catch": catch(), "Next": nxt_state}
+
+    def start(start_type: str) -> dict:
+        return task_state({
+            "Comment": f"{start_type} of the session's full-load-and-CDC task.",
+            "Resource": sdk_integration("databasemigration", "startReplicationTask"),
+            "Parameters": {"ReplicationTaskArn.$": arn, "StartReplicationTaskType": start_type},
+            "TimeoutSeconds": 300, "ResultPath": None}, step(task, "wait"))
+
+    def is_status(*values: str) -> dict:
+        rules = [{"Variable": status, "StringEquals": v} for v in values]
+        return rules[0] if len(rules) == 1 else {"Or": rules}
+
+    start_types = sorted(set(calls.DMS_START_TYPE.values()))
+    routes = [{**is_status(*calls.DMS_WAIT_STATUSES), "Next": step(task, "wait")}]
+    routes += [{**is_status(*sorted(k for k, v in calls.DMS_START_TYPE.items() if v == t)), "Next": step(task, t)}
+               for t in start_types]
+    latency = f"$.{task.id}.latency"
+    return {
+        task.id: task_state({
+            "Comment": "Read the ingestion session's outputs (published by the session stack).",
+            "Resource": sdk_integration("ssm", "getParameter"),
+            "Parameters": {"Name": ph("session_parameter")},
+            "ResultSelector": {"outputs.$": "States.StringToJson($.Parameter.Value)"},
+            "ResultPath": "$.session"}, step(task, "status")),
+        step(task, "status"): task_state(describe, step(task, "route")),
+        step(task, "route"): {"Type": "Choice", "Choices": routes, "Default": FAILED},
+        **{step(task, t): start(t) for t in start_types},
+        step(task, "wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "poll")},
+        step(task, "poll"): task_state(describe, step(task, "check")),
+        step(task, "check"): {
+            "Type": "Choice",
+            "Choices": [
+                {"And": [is_status("running"),
+                         {"Variable": f"$.{task.id}.stats.FullLoadProgressPercent", "NumericEquals": 100}],
+                 "Next": step(task, "latency")},
+                {**is_status(*calls.DMS_FAILED_STATUSES), "Next": FAILED},
+            ],
+            "Default": step(task, "wait"),
+        },
+        step(task, "latency"): task_state({
+            "Comment": "The task's latest CDC target latency since the execution started.",
+            "Resource": sdk_integration("cloudwatch", "getMetricData"),
+            "Parameters": {
+                "MetricDataQueries": calls.cdc_latency_query(ph("dms_replication_instance_id"),
+                                                             ph("dms_replication_task_id")),
+                "StartTime.$": "$$.Execution.StartTime",
+                "EndTime.$": "$$.State.EnteredTime",
+                "ScanBy": "TimestampDescending",
+            },
+            "ResultSelector": {"values.$": "$.MetricDataResults[0].Values"},
+            "ResultPath": latency}, step(task, "caught_up")),
+        step(task, "caught_up"): {
+            "Type": "Choice",
+            "Choices": [{"And": [{"Variable": f"{latency}.values[0]", "IsPresent": True},
+                                 {"Variable": f"{latency}.values[0]",
+                                  "NumericLessThanEquals": calls.max_latency_seconds(task)}],
+                         "Next": nxt}],
+            "Default": step(task, "latency_wait"),
+        },
+        step(task, "latency_wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "latency")},
+    }
 
 
 def _glue_job(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
@@ -144,7 +216,8 @@ def _glue_job(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
             "Type": "Map",
             "Comment": f"One Glue job run per source table ({task.args['script']}).",
             "ItemsPath": "$.tables",
-            "ItemSelector": {"table.$": "$$.Map.Item.Value.table", "primary_key.$": "$$.Map.Item.Value.primary_key"},
+            "ItemSelector": {"table.$": "$$.Map.Item.Value.table", "primary_key.$": "$$.Map.Item.Value.primary_key",
+                             "workers.$": "$.session.outputs.scale.glue_workers"},
             "MaxConcurrency": 4,
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"},
@@ -155,7 +228,8 @@ def _glue_job(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
                         "Resource": integration("glue", "startJobRun", sync=True),
                         "Parameters": {
                             "JobName": ph("glue_job_bronze_to_silver"),
-                            "Arguments": {"--table.$": "$.table", "--primary_key.$": "$.primary_key"},
+                            "Arguments": {f"{k}.$": f"$.{k[2:]}" for k in calls.glue_arguments("table", "key")},
+                            "NumberOfWorkers.$": "$.workers",
                         },
                         "TimeoutSeconds": task.timeout_minutes * 60,
                         "Retry": retry(task),
@@ -209,13 +283,18 @@ def _ecs_run(task: Task, command: dict[str, Any], nxt: str, comment: str) -> dic
     }
 
 
+RUN_ID = "$$.Execution.Name"  # the execution's name is its run id, as Airflow's run_id is a DagRun's
+
+
 def _dbt(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    command = ["dbt", task.args.get("command", "build"), "--target", "athena"]
-    return _ecs_run(task, {"Command": command}, nxt, "dbt on Athena, in the container built from dbt/.")
+    override = {"Command": calls.dbt_command(task),
+                "Environment": [{"Name": calls.RUN_ID_ENV, "Value.$": RUN_ID}]}
+    return _ecs_run(task, override, nxt, "dbt on Athena, in the container built from dbt/.")
 
 
 def _artifacts(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    command = {"Command.$": "States.Array('edp', 'publish', '--target', 'aws', '--run-id', $$.Execution.Name)"}
+    *words, _ = calls.publish_command("RUN_ID")
+    command = {"Command.$": "States.Array(" + ", ".join(f"'{w}'" for w in words) + f", {RUN_ID})"}
     return _ecs_run(task, command, nxt, "Publish dbt artifacts, docs and the run report to the artifacts bucket.")
 
 

@@ -23,7 +23,8 @@ def params_schema(spec: Spec, default_target: str, targets: tuple[str, ...]) -> 
     return {
         "target": Param(
             default_target, type="string", enum=list(targets), title="Target",
-            description="Where every task runs: `local` uses the embedded engines on this machine.",
+            description="Where every task runs: `local` uses the embedded engines on this machine; `aws` the "
+                        "environment's Glue, DMS, ECS and S3 (names read from what its Terraform publishes).",
         ),
         "tables": Param(
             list(spec.table_names), type="array", title="Tables", minItems=1, uniqueItems=True,
@@ -42,9 +43,23 @@ def params_schema(spec: Spec, default_target: str, targets: tuple[str, ...]) -> 
     }
 
 
+def late_run_alert(spec: Spec):
+    """The deadline (Airflow 3's SLA) after which an unfinished run alerts; None when the spec sets none."""
+    minutes = spec.pipeline.late_after_minutes
+    if minutes is None:
+        return None
+    from airflow.sdk.definitions.callback import SyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE, interval=timedelta(minutes=minutes),
+                         callback=SyncCallback("edp.alerts.run_late",
+                                               kwargs={"dag_id": spec.pipeline.id, "late_after_minutes": minutes}))
+
+
 def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "local"):
     from airflow.sdk import DAG
 
+    from edp.alerts import task_failed
     from edp.runtime import available_targets
 
     p = spec.pipeline
@@ -54,6 +69,7 @@ def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "loca
         "retry_delay": timedelta(seconds=p.retry_delay_seconds),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": task_failed,
     }
     targets = available_targets()
     with DAG(
@@ -68,6 +84,7 @@ def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "loca
         default_args=default_args,
         params=params_schema(spec, default_target if default_target in targets else targets[0], targets),
         doc_md=doc_md,
+        deadline=late_run_alert(spec),
     ) as dag:
         operators = {}
         for task in topological_order(spec):

@@ -60,3 +60,15 @@ td{{border-bottom:1px solid #ddd;padding:.2rem .8rem}}code{{font-size:.85em}}</s
 <h2>Details</h2><table>{detail_rows}</table>
 </body></html>
 """
+
+
+def durations(upstream_metrics: dict) -> dict[str, float]:
+    """Seconds per task; a mapped task's instances are listed one per table."""
+    out: dict[str, float] = {}
+    for task_id, metrics in upstream_metrics.items():
+        items = metrics if isinstance(metrics, list) else [metrics]
+        for m in items:
+            if isinstance(m, dict) and "seconds" in m:
+                label = f"{task_id}[{m['table']}]" if "table" in m else task_id
+                out[label] = float(m["seconds"])
+    return out

@@ -23,7 +23,7 @@ from edp.spec import Spec, Task, load_spec
 log = logging.getLogger(__name__)
 
 # target -> module holding one function per task kind
-EXECUTORS = {"local": "edp.local.executors"}
+EXECUTORS = {"local": "edp.local.executors", "aws": "edp.aws.executors"}
 
 
 def available_targets() -> tuple[str, ...]:
@@ -41,8 +41,12 @@ class RunContext:
 
     @property
     def run_folder(self) -> str:
-        """The run id made safe for a folder or S3 prefix name."""
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.run_id).strip("_")
+        return run_folder(self.run_id)
+
+
+def run_folder(run_id: str) -> str:
+    """A run id (Airflow's, or a Step Functions execution name) made safe for a folder or S3 prefix name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
 
 
 def run_context(spec: Spec, run_id: str, params: dict[str, Any]) -> RunContext:

@@ -40,6 +40,7 @@ class Pipeline:
     retries: int
     retry_delay_seconds: int
     timeout_minutes: int
+    late_after_minutes: int | None = None  # alert when a run has not finished this long after its logical date
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ def _pipeline(path: Path, raw: Any) -> Pipeline:
         retries=_optional_int(path, where, raw, "retries", 2, 0, 10),
         retry_delay_seconds=_optional_int(path, where, raw, "retry_delay_seconds", 60, 1, 3600),
         timeout_minutes=_optional_int(path, where, raw, "timeout_minutes", 120, 1, 24 * 60),
+        late_after_minutes=(None if raw.get("late_after_minutes") is None
+                            else _optional_int(path, where, raw, "late_after_minutes", 0, 1, 24 * 60)),
     )
 
 

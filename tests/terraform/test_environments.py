@@ -7,16 +7,18 @@ applied once, the session DAG runs up -> scale -> down, then the TTL sweep, then
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
 
 from edp import asl, session
 from edp.cli import main as edp
-from edp.environments import ENVIRONMENTS, LAYERS, terraform_dir, terraform_root
+from edp.environments import ENVIRONMENTS, LAYERS, LOCAL_REGION, published_outputs, terraform_dir, terraform_root
 from edp.local.airflow_run import run_dag
 from edp.local.emulator import AwsEmulator
 from edp.terraform import TerraformRunner
@@ -45,7 +47,8 @@ def test_every_environment_validates(tmp_path, environment, layer):
 @pytest.fixture(scope="module")
 def platform():
     """environments/local/foundation applied against a fresh emulator; destroyed (data included) after."""
-    with isolated_home("environments") as paths, AwsEmulator(log_file=None) as emulator:
+    with isolated_home("environments") as paths, \
+            AwsEmulator(log_file=None, container_outputs=dbt_container_outputs(paths.root)) as emulator:
         saved = {k: os.environ.get(k) for k in ("EDP_AWS_ENDPOINT", "EDP_ENVIRONMENT")}
         os.environ.update(EDP_AWS_ENDPOINT=emulator.endpoint, EDP_ENVIRONMENT="local")
         try:
@@ -58,6 +61,19 @@ def platform():
         finally:
             for key, value in saved.items():
                 os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def dbt_container_outputs(root) -> object:
+    """What the dbt image's entrypoint uploads when dbt exits; the emulator stands in for the container
+    (no Docker engine here) with these files, in the shape dbt writes them."""
+    folder = root / "dbt-container-outputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    results = [{"unique_id": f"model.edp.{m}", "status": "success", "execution_time": 1.5,
+                "adapter_response": {"_message": "OK", "rows_affected": n}}
+               for m, n in (("fct_orders", 120), ("dim_customers", 40))]
+    (folder / "run_results.json").write_text(json.dumps({"metadata": {"dbt_version": "1.11"}, "results": results}))
+    (folder / "manifest.json").write_text(json.dumps({"metadata": {"dbt_version": "1.11"}, "nodes": {}}))
+    return folder
 
 
 def bucket_names(emulator) -> set[str]:
@@ -89,23 +105,9 @@ def test_glue_job_and_crawlers_exist(platform):
 def test_state_machine_is_the_generated_asl(platform, spec):
     _, emulator, outputs = platform
     described = emulator.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
-    ecs = outputs["ecs"]
-    values = {
-        "session_parameter": outputs["session_inputs"]["session_parameter"],
-        "glue_job_bronze_to_silver": outputs["glue_job_name"],
-        "glue_crawler_silver": outputs["crawler_names"]["silver"],
-        "ecs_cluster_arn": ecs["cluster_arn"],
-        "dbt_task_definition_arn": ecs["task_definition_arn"],
-        "dbt_container_name": ecs["container_name"],
-        "private_subnet_a": ecs["subnet_ids"][0],
-        "private_subnet_b": ecs["subnet_ids"][1],
-        "ecs_security_group_id": ecs["security_group_id"],
-    }
+    values = asl.placeholder_values(outputs)
     assert set(values) == set(asl.PLACEHOLDERS)
-    expected = asl.dumps(asl.render_asl(spec))
-    for name, value in values.items():
-        expected = expected.replace("${" + name + "}", value)
-    assert json.loads(described["definition"]) == json.loads(expected)
+    assert json.loads(described["definition"]) == asl.filled(asl.render_asl(spec), values)
 
 
 def session_run(paths, conf: dict, name: str, dag_id: str = "edp_session") -> tuple[int, str]:
@@ -167,3 +169,158 @@ def test_sweep_tears_down_an_expired_session_only(platform):
     assert session.published("local") is None
     assert redshift.list_workgroups()["workgroups"] == [] and redshift.list_namespaces()["namespaces"] == []
 
+
+@contextlib.contextmanager
+def aws_target(emulator):
+    """Airflow's aws connection on the emulator, quick polls, and DMS reporting a low CDC latency every
+    second (the emulator has no DMS data plane to emit it)."""
+    conn = {"conn_type": "aws", "login": "emulator", "password": "emulator",
+            "extra": {"endpoint_url": emulator.endpoint, "region_name": LOCAL_REGION}}
+    saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_AWS_DEFAULT", "EDP_AWS_POLL_SECONDS")}
+    os.environ.update(AIRFLOW_CONN_AWS_DEFAULT=json.dumps(conn), EDP_AWS_POLL_SECONDS="1")
+    stop = threading.Event()
+    foundation = published_outputs("local", "foundation")
+
+    def report_latency():
+        cloudwatch = emulator.client("cloudwatch")
+        dims = [{"Name": "ReplicationInstanceIdentifier", "Value": foundation["dms"]["replication_instance_id"]},
+                {"Name": "ReplicationTaskIdentifier", "Value": foundation["dms"]["replication_task_id"]}]
+        while not stop.wait(1):
+            cloudwatch.put_metric_data(Namespace="AWS/DMS", MetricData=[
+                {"MetricName": "CDCLatencyTarget", "Dimensions": dims, "Value": 3.0, "Unit": "Seconds"}])
+
+    thread = threading.Thread(target=report_latency, daemon=True)
+    thread.start()
+    try:
+        yield foundation
+    finally:
+        stop.set()
+        thread.join()
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def test_pipeline_runs_on_the_aws_target(platform, spec):
+    """The pipeline DAG with target aws and refresh_source: the session goes up, every task kind calls
+    the emulator through the amazon provider, the session goes down; the calls are the ASL's."""
+    paths, emulator, _ = platform
+    with aws_target(emulator) as foundation:
+        emulator.record(True)
+        code, log = session_run(paths, {"target": "aws", "refresh_source": True}, "pipeline-aws", "edp_pipeline")
+        emulator.record(False)
+    assert code == 0, log[-8000:]
+    calls = emulator.recorded_calls(user_agent="Botocore")  # the tasks' calls, not the session's Terraform
+    ops = [(prefix.split("_")[0], op) for prefix, op, _ in calls]
+    runs = [c for _, op, c in calls if op == "StartJobRun"]
+    assert sorted(r["Arguments"]["--table"] for r in runs) == sorted(spec.table_names)
+    for r in runs:
+        assert r["JobName"] == foundation["glue_job_name"]
+        assert r["Arguments"]["--primary_key"] == ",".join(spec.source(r["Arguments"]["--table"]).primary_key)
+    assert [c["Name"] for _, op, c in calls if op == "StartCrawler"] == [foundation["crawler_names"]["silver"]]
+    (ecs_run,) = [c for _, op, c in calls if op == "RunTask"]
+    override = ecs_run["overrides"]["containerOverrides"][0]
+    assert override["command"] == ["dbt", "build", "--target", "athena"]
+    assert ecs_run["taskDefinition"] == foundation["ecs"]["task_definition_arn"]
+    assert ("AmazonDMSv20160101", "StartReplicationTask") in ops
+    # published: the container's dbt files and the run's metrics and report
+    s3 = emulator.client("s3")
+    bucket = foundation["bucket_names"]["artifacts"]
+    prefix = s3.get_object(Bucket=bucket, Key="runs/latest")["Body"].read().decode().strip()
+    keys = {o["Key"][len(prefix):] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}
+    assert {"report.html", "metrics.json", "dbt/run_results.json", "dbt/manifest.json"} <= keys
+    metrics = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}metrics.json")["Body"].read())
+    assert metrics["layers"]["gold"] == {"fct_orders": 120, "dim_customers": 40}
+    assert session.published("local") is None, "the run's teardown turned ingestion off"
+    assert emulator.client("dms").describe_replication_tasks()["ReplicationTasks"] == []
+    assert_same_calls_as_asl(spec, foundation, calls, run_id=metrics["run_id"])
+
+
+def test_a_failed_task_alerts_the_alarm_topic(platform):
+    paths, emulator, _ = platform
+    sqs, sns = emulator.client("sqs"), emulator.client("sns")
+    queue = sqs.create_queue(QueueName="edp-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    with aws_target(emulator) as foundation:
+        sns.subscribe(TopicArn=foundation["alarm_topic_arn"], Protocol="sqs", Endpoint=queue_arn)
+        # no ingestion session is on and the run does not turn one on: cdc_ingest cannot start
+        code, log = session_run(paths, {"target": "aws", "refresh_source": False}, "pipeline-aws-fail", "edp_pipeline")
+    assert code != 0
+    assert "no ingestion session is on" in log
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    bodies = [json.loads(m["Body"]) for m in messages]
+    alerts = [json.loads(b["Message"]) for b in bodies if "cdc_ingest failed" in b.get("Subject", "")]
+    assert alerts and alerts[0]["task_id"] == "cdc_ingest" and "no ingestion session" in alerts[0]["error"]
+
+
+# -- the ASL compared with what the Airflow aws target asked AWS for ------------------------------------
+SERVICES = {"AWSGlue": "glue", "AmazonEC2ContainerServiceV20141113": "ecs", "AmazonDMSv20160101": "databasemigration",
+            "AmazonSSM": "ssm", "GraniteServiceVersion20100801": "cloudwatch"}
+
+
+def _lower_first(value):
+    """ASL's optimised integrations spell ECS parameters in PascalCase; the API (and botocore) in camelCase."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _lower_first(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_first(v) for v in value]
+    return value
+
+
+def _static(params: dict) -> dict:
+    """The arguments an ASL state fixes (paths `.$` are run-time values, compared by name only)."""
+    out = {}
+    for key, value in params.items():
+        if key.endswith(".$"):
+            out[key[:-2]] = ...
+        elif isinstance(value, dict):
+            out[key] = _static(value)
+        elif isinstance(value, list):
+            out[key] = [_static(v) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _matches(expected, actual) -> bool:
+    if expected is ...:
+        return actual is not None
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(_matches(v, actual.get(k)) for k, v in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and len(expected) == len(actual) and all(map(_matches, expected, actual))
+    return expected == actual
+
+
+def _asl_calls(states: dict):
+    for name, state in states.items():
+        if state.get("Type") == "Map":
+            yield from _asl_calls(state["ItemProcessor"]["States"])
+        elif state.get("Type") == "Task":
+            service, action = state["Resource"].removeprefix("arn:aws:states:::").removeprefix("aws-sdk:").split(":")
+            yield name, service, action.removesuffix(".sync"), state.get("Parameters", {})
+
+
+def assert_same_calls_as_asl(spec, foundation, calls, run_id):
+    """Task by task: every AWS call a state makes was made by the Airflow task with the same arguments,
+    and every starting/reading call the Airflow tasks made is one a state makes."""
+    definition = asl.filled(asl.render_asl(spec), asl.placeholder_values(foundation))
+    made = [(SERVICES[p.split("_")[0]], op, params) for p, op, params in calls if p.split("_")[0] in SERVICES]
+    made = [c for c in made if not (c[1] == "GetParameter" and c[2]["Name"] == "/edp-local/foundation")]
+    wanted = set()
+    for name, service, action, params in _asl_calls(definition["States"]):
+        operation = action[:1].upper() + action[1:]
+        wanted.add((service, operation))
+        if asl.task_of(name) == "publish_artifacts":
+            # Step Functions runs the publishing in the dbt image; Airflow runs the same function on its worker
+            command = params["Overrides"]["ContainerOverrides"][0]["Command.$"]
+            assert "'edp', 'artifacts', 'publish', '--run-id'" in command
+            continue
+        expected = _static(_lower_first(params) if service == "ecs" else params)
+        assert any(s == service and op == operation and _matches(expected, p) for s, op, p in made), \
+            f"ASL state {name!r} calls {service}:{operation} with {expected}; Airflow made no such call"
+    # the run's session setup/teardown is not pipeline work (Step Functions runs with a session already on)
+    session = {("databasemigration", "StopReplicationTask")}
+    pollers = session | {("glue", "GetJobRun"), ("glue", "GetCrawler"), ("glue", "GetCrawlerMetrics"), ("ecs", "DescribeTasks"),
+               ("glue", "GetJob"), ("glue", "GetJobs")}
+    extra = {(s, op) for s, op, _ in made} - wanted - pollers
+    assert not extra, f"the Airflow aws target made calls no ASL state makes: {sorted(extra)}"

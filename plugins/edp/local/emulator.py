@@ -72,22 +72,25 @@ def _diag(code: str, message: str, location: str) -> dict:
     return {"severity": "ERROR", "code": code, "message": message, "location": location}
 
 
-def install_missing_calls() -> None:
+def install_missing_calls(container_outputs: Path | None = None) -> None:
     """Teach moto the calls the AWS provider makes and moto lacks: Step Functions here, the rest in one
-    `emulator_<service>` module each (DMS, Glue, RDS, Redshift Serverless, bucket-policy conditions)."""
+    `emulator_<service>` module each (DMS, Glue, MWAA, RDS, Redshift Serverless, bucket-policy conditions)."""
     from moto.stepfunctions.responses import StepFunctionResponse
 
     from edp.local import (
         emulator_dms,
+        emulator_ecs,
         emulator_glue,
+        emulator_mwaa,
         emulator_policy_conditions,
         emulator_rds,
         emulator_redshift_serverless,
     )
 
     for supplement in (emulator_dms, emulator_glue, emulator_rds, emulator_policy_conditions,
-                       emulator_redshift_serverless):
+                       emulator_redshift_serverless, emulator_mwaa):
         supplement.install()
+    emulator_ecs.install(container_outputs)
 
     def validate_state_machine_definition(self) -> str:
         diagnostics = diagnose(self._get_param("definition"))
@@ -106,17 +109,24 @@ def install_missing_calls() -> None:
 class AwsEmulator:
     """A moto server in a child process on 127.0.0.1; `endpoint` is what boto3 and Terraform point at."""
 
-    def __init__(self, port: int | None = None, log_file: Path | None = None):
+    def __init__(self, port: int | None = None, log_file: Path | None = None, container_outputs: Path | None = None):
+        """`container_outputs`: files the dbt task's container would upload (see emulator_ecs)."""
         self.port = port or free_port()
+        self.container_outputs = container_outputs
+        self.recording = Path(log_file or Path(os.environ.get("TMPDIR", "/tmp")) / "edp-emulator").with_suffix(
+            f".{self.port}.recording.jsonl")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_file = log_file
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> str:
-        env = {**os.environ, "MOTO_PORT": str(self.port)}  # moto's own internal calls go to this port too
+        env = {**os.environ, "MOTO_PORT": str(self.port),  # moto's own internal calls go to this port too
+               "MOTO_RECORDER_FILEPATH": str(self.recording)}
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, "-m", "edp.local.emulator", "--port", str(self.port)],
-                                     env=env, stdout=out, stderr=subprocess.STDOUT)
+        argv = [sys.executable, "-m", "edp.local.emulator", "--port", str(self.port)]
+        if self.container_outputs:
+            argv += ["--container-outputs", str(self.container_outputs)]
+        self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -134,6 +144,33 @@ class AwsEmulator:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/config", data=json.dumps(settings).encode(),
                                          method="POST", headers={"Content-Type": "application/json"})
         urllib.request.urlopen(request, timeout=5).close()
+
+    def record(self, on: bool = True) -> None:
+        """Start (from empty) or stop recording every request the emulator serves."""
+        for action in (("reset-recording", "start-recording") if on else ("stop-recording",)):
+            urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/recorder/{action}", data=b"",
+                                                          method="POST"), timeout=5).close()
+
+    def recorded_calls(self, user_agent: str = "") -> list[tuple[str, str, dict]]:
+        """(X-Amz-Target prefix, operation, parameters) of the recorded JSON-protocol calls, in order; only
+        those whose User-Agent contains `user_agent` (e.g. "Botocore": Python's, not Terraform's)."""
+        import base64
+
+        calls = []
+        for line in self.recording.read_text().splitlines() if self.recording.exists() else []:
+            entry = json.loads(line)
+            headers = {k.lower(): v for k, v in entry["headers"].items()}
+            target = headers.get("x-amz-target", "")
+            if "." not in target or user_agent not in headers.get("user-agent", ""):
+                continue
+            body = base64.b64decode(entry["body"]) if entry.get("body_encoded") else (entry.get("body") or "")
+            try:
+                params = json.loads(body or "{}")
+            except (ValueError, UnicodeDecodeError):
+                continue
+            prefix, operation = target.rsplit(".", 1)
+            calls.append((prefix, operation, params))
+        return calls
 
     def client(self, service: str, region: str = LOCAL_REGION):
         """A boto3 client pointed at the emulator."""
@@ -159,8 +196,10 @@ class AwsEmulator:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="moto server on loopback, with EDP's missing calls supplied")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--container-outputs", type=Path, default=None,
+                        help="folder of dbt artifacts the dbt task's container stands in with (tests)")
     args = parser.parse_args(argv)
-    install_missing_calls()
+    install_missing_calls(args.container_outputs)
     from moto.server import main as moto_main
 
     moto_main(["-H", "127.0.0.1", "-p", str(args.port)])

@@ -3,6 +3,8 @@
 - `DeleteConnection`: moto creates and reads connections but cannot delete them, so destroying an
   `aws_glue_connection` (the Glue job's VPC placement) would retry forever and hold the subnets and
   security groups it uses.
+- Crawl status: a finished crawl reports `COMPLETED`, a value the service never gives (it says
+  `SUCCEEDED`, `CANCELLED` or `FAILED`); the pipeline's crawler check reads `SUCCEEDED` here too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,19 @@ def install() -> None:
                                             name=self._get_param("ConnectionName"))
         return ActionResult({})
 
+    from moto.glue.models import FakeCrawler
+
+    if not getattr(FakeCrawler, "_edp_patched", False):
+        FakeCrawler._edp_patched = True
+        crawler_as_dict = FakeCrawler.as_dict
+
+        def as_dict(self) -> dict:
+            data = crawler_as_dict(self)
+            if data.get("LastCrawl", {}).get("Status") == "COMPLETED":
+                data["LastCrawl"]["Status"] = "SUCCEEDED"
+            return data
+
+        FakeCrawler.as_dict = as_dict
     if not hasattr(GlueBackend, "delete_connection"):
         GlueBackend.delete_connection = backend_delete_connection
     if not hasattr(GlueResponse, "delete_connection"):

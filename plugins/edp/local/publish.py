@@ -44,18 +44,6 @@ def layer_rows(run: RunContext) -> dict[str, dict[str, int]]:
     return {"bronze": bronze, "silver": silver, "gold": gold}
 
 
-def durations(upstream_metrics: dict) -> dict[str, float]:
-    """Seconds per task; a mapped task's instances are listed one per table."""
-    out: dict[str, float] = {}
-    for task_id, metrics in upstream_metrics.items():
-        items = metrics if isinstance(metrics, list) else [metrics]
-        for m in items:
-            if isinstance(m, dict) and "seconds" in m:
-                label = f"{task_id}[{m['table']}]" if "table" in m else task_id
-                out[label] = float(m["seconds"])
-    return out
-
-
 def publish_run(run: RunContext, upstream_metrics: dict) -> dict:
     started = time.monotonic()
     paths = local_paths()
@@ -70,7 +58,7 @@ def publish_run(run: RunContext, upstream_metrics: dict) -> dict:
     docs.mkdir(exist_ok=True)
     shutil.copyfile(paths.dbt_target / "static_index.html", docs / "index.html")
     layers = layer_rows(run)
-    task_seconds = durations(upstream_metrics)
+    task_seconds = report.durations(upstream_metrics)
     metrics = {"run_id": run.run_id, "target": run.target, "tables": list(run.tables), "full_refresh": run.full_refresh,
                "layers": layers, "durations": task_seconds, "tasks": upstream_metrics}
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))

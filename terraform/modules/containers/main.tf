@@ -121,11 +121,12 @@ resource "aws_ecs_task_definition" "dbt" {
     # the image stays read-only; dbt writes target/ and logs/ and Python its temp files to a task-scoped /tmp
     readonlyRootFilesystem = true
     mountPoints            = [{ sourceVolume = "scratch", containerPath = "/tmp", readOnly = false }]
-    environment = [
+    environment = concat([
       { name = "DBT_TARGET_PATH", value = "/tmp/dbt/target" },
       { name = "DBT_LOG_PATH", value = "/tmp/dbt/logs" },
       { name = "DBT_SEND_ANONYMOUS_USAGE_STATS", value = "false" },
-    ]
+      { name = "EDP_DBT_TARGET", value = "athena" },
+    ], [for k in sort(keys(var.environment_variables)) : { name = k, value = var.environment_variables[k] }])
     user = "1000"
     logConfiguration = {
       logDriver = "awslogs"

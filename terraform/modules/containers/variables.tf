@@ -62,6 +62,21 @@ variable "log_retention_days" {
   }
 }
 
+variable "environment_variables" {
+  description = "Extra environment of the dbt container: where its profile's Athena settings and its artifact uploads point (names only, never secrets)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k))])
+    error_message = "environment_variables keys must be upper-case environment variable names (A-Z, 0-9, _)."
+  }
+  validation {
+    condition     = alltrue([for k in keys(var.environment_variables) : !can(regex("(PASSWORD|SECRET|TOKEN)", k))])
+    error_message = "environment_variables must not carry secrets; give the task role access to Secrets Manager instead."
+  }
+}
+
 variable "tags" {
   description = "Tags merged into every resource."
   type        = map(string)

@@ -65,8 +65,8 @@ data "aws_iam_policy_document" "pipeline" {
   }
   statement {
     sid       = "DmsDescribe"
-    actions   = ["dms:DescribeReplicationTasks"]
-    resources = ["*"] # Describe* calls do not support resource-level permissions
+    actions   = ["dms:DescribeReplicationTasks", "cloudwatch:GetMetricData"]
+    resources = ["*"] # neither supports resource-level permissions
   }
   statement {
     sid       = "EcsRunTask"

@@ -14,7 +14,7 @@ variable "definition_variables" {
 
   validation {
     condition = alltrue([for k in [
-      "session_parameter", "glue_job_bronze_to_silver", "glue_crawler_silver", "ecs_cluster_arn",
+      "session_parameter", "dms_replication_instance_id", "dms_replication_task_id", "glue_job_bronze_to_silver", "glue_crawler_silver", "ecs_cluster_arn",
       "dbt_task_definition_arn", "dbt_container_name", "private_subnet_a", "private_subnet_b", "ecs_security_group_id",
     ] : contains(keys(var.definition_variables), k)])
     error_message = "definition_variables must give every placeholder of definition.asl.json (see edp.asl.PLACEHOLDERS)."

@@ -1,12 +1,31 @@
 # The foundation: everything that outlives a session. Applied by CI or a person, never by a DAG;
 # DAGs change only the session stack, which reads `session_inputs` from this stack's state.
 locals {
-  layers        = ["bronze", "silver", "gold", "artifacts", "athena_results"]
-  bucket_arns   = { for k in local.layers : k => "arn:aws:s3:::${var.name_prefix}-${replace(k, "_", "-")}" }
-  glue_prefix   = replace(var.name_prefix, "-", "_")
-  session_param = "/${var.name_prefix}/session"
+  layers           = ["bronze", "silver", "gold", "artifacts", "athena_results"]
+  bucket_arns      = { for k in local.layers : k => "arn:aws:s3:::${var.name_prefix}-${replace(k, "_", "-")}" }
+  glue_prefix      = replace(var.name_prefix, "-", "_")
+  session_param    = "/${var.name_prefix}/session"
+  foundation_param = "/${var.name_prefix}/foundation"
   # the session stack names its DMS resources so; the alarms exist before the first session
   dms_ids = { replication_instance_id = "${var.name_prefix}-dms", replication_task_id = "${var.name_prefix}-cdc" }
+
+  partition    = data.aws_partition.current.partition
+  region       = data.aws_region.current.name
+  account      = data.aws_caller_identity.current.account_id
+  cluster_name = element(split("/", module.containers.cluster_arn), 1)
+  ecs = {
+    cluster_arn         = module.containers.cluster_arn
+    task_definition_arn = module.containers.task_definition_arn
+    container_name      = module.containers.container_name
+    subnet_ids          = module.network.private_subnet_ids
+    security_group_id   = module.network.security_group_ids["ecs"]
+  }
+  mwaa = {
+    bucket_name        = module.orchestration.bucket_name
+    execution_role_arn = module.orchestration.execution_role_arn
+    environment_name   = module.orchestration.environment_name
+    webserver_url      = module.orchestration.webserver_url
+  }
 }
 
 module "network" {
@@ -69,10 +88,20 @@ module "processing" {
 module "containers" {
   source = "../../modules/containers"
 
-  name_prefix        = var.name_prefix
-  kms_key_arn        = module.iam_metadata.kms_key_arn
-  task_role_arn      = module.iam_metadata.role_arns["ecs_task"]
-  image_tag          = var.dbt_image_tag
+  name_prefix   = var.name_prefix
+  kms_key_arn   = module.iam_metadata.kms_key_arn
+  task_role_arn = module.iam_metadata.role_arns["ecs_task"]
+  image_tag     = var.dbt_image_tag
+  # the dbt profile's athena target and the entrypoint's artifact upload read these
+  environment_variables = {
+    AWS_REGION            = data.aws_region.current.name
+    EDP_ENVIRONMENT       = var.environment
+    EDP_GOLD_DATABASE     = module.iam_metadata.glue_database_names["gold"]
+    EDP_GOLD_S3           = "s3://${module.data_lake.bucket_names["gold"]}/"
+    EDP_ATHENA_RESULTS_S3 = "s3://${module.data_lake.bucket_names["athena_results"]}/dbt/"
+    EDP_ATHENA_WORKGROUP  = module.processing.athena_workgroup
+    EDP_ARTIFACTS_BUCKET  = module.data_lake.bucket_names["artifacts"]
+  }
   log_retention_days = var.log_retention_days
   tags               = var.tags
 }
@@ -82,15 +111,17 @@ module "step_functions" {
 
   name_prefix = var.name_prefix
   definition_variables = {
-    session_parameter         = local.session_param
-    glue_job_bronze_to_silver = module.processing.glue_job_name
-    glue_crawler_silver       = module.processing.crawler_names["silver"]
-    ecs_cluster_arn           = module.containers.cluster_arn
-    dbt_task_definition_arn   = module.containers.task_definition_arn
-    dbt_container_name        = module.containers.container_name
-    private_subnet_a          = module.network.private_subnet_ids[0]
-    private_subnet_b          = module.network.private_subnet_ids[1]
-    ecs_security_group_id     = module.network.security_group_ids["ecs"]
+    session_parameter           = local.session_param
+    dms_replication_instance_id = local.dms_ids.replication_instance_id
+    dms_replication_task_id     = local.dms_ids.replication_task_id
+    glue_job_bronze_to_silver   = module.processing.glue_job_name
+    glue_crawler_silver         = module.processing.crawler_names["silver"]
+    ecs_cluster_arn             = module.containers.cluster_arn
+    dbt_task_definition_arn     = module.containers.task_definition_arn
+    dbt_container_name          = module.containers.container_name
+    private_subnet_a            = module.network.private_subnet_ids[0]
+    private_subnet_b            = module.network.private_subnet_ids[1]
+    ecs_security_group_id       = module.network.security_group_ids["ecs"]
   }
   ecs_task_role_arns = module.containers.role_arns
   schedule_enabled   = var.schedule_enabled
@@ -125,6 +156,7 @@ module "orchestration" {
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 data "aws_iam_policy_document" "mwaa_pipeline" {
   statement {
@@ -134,10 +166,106 @@ data "aws_iam_policy_document" "mwaa_pipeline" {
     resources = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name_prefix}-session-runner"]
   }
   statement {
-    sid       = "ReadSessionOutputs"
-    actions   = ["ssm:GetParameter"]
-    resources = ["arn:${data.aws_partition.current.partition}:ssm:*:${data.aws_caller_identity.current.account_id}:parameter${local.session_param}"]
+    sid     = "ReadPublishedOutputs"
+    actions = ["ssm:GetParameter"]
+    resources = [for p in [local.session_param, local.foundation_param] :
+    "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${p}"]
   }
+  # the pipeline's aws target: each grant names the one resource the task touches
+  statement {
+    sid       = "RunGlueJob"
+    actions   = ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:GetJob", "glue:BatchStopJobRun"]
+    resources = ["arn:${local.partition}:glue:${local.region}:${local.account}:job/${module.processing.glue_job_name}"]
+  }
+  statement {
+    sid       = "RunCrawlers"
+    actions   = ["glue:StartCrawler", "glue:GetCrawler"]
+    resources = [for c in values(module.processing.crawler_names) : "arn:${local.partition}:glue:${local.region}:${local.account}:crawler/${c}"]
+  }
+  statement {
+    sid       = "ReadCrawlerMetrics"
+    actions   = ["glue:GetCrawlerMetrics"] # no resource-level permissions
+    resources = ["*"]
+  }
+  statement {
+    sid       = "RunDbtTask"
+    actions   = ["ecs:RunTask"]
+    resources = ["${replace(module.containers.task_definition_arn, "/:\\d+$/", "")}:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [module.containers.cluster_arn]
+    }
+  }
+  statement {
+    sid       = "WatchDbtTask"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account}:task/${local.cluster_name}/*"]
+  }
+  statement {
+    sid       = "PassDbtRoles"
+    actions   = ["iam:PassRole"]
+    resources = module.containers.role_arns
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+  statement {
+    sid     = "DriveReplicationTask"
+    actions = ["dms:StartReplicationTask", "dms:StopReplicationTask"]
+    # the task exists only while a session is on, under a generated ARN: scoped to this account and region
+    resources = ["arn:${local.partition}:dms:${local.region}:${local.account}:task:*"]
+  }
+  statement {
+    sid       = "WatchReplication"
+    actions   = ["dms:DescribeReplicationTasks", "cloudwatch:GetMetricData"] # no resource-level permissions
+    resources = ["*"]
+  }
+  statement {
+    sid       = "PublishArtifacts"
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:ListBucket"]
+    resources = [module.data_lake.bucket_arns["artifacts"], "${module.data_lake.bucket_arns["artifacts"]}/runs/*"]
+  }
+  statement {
+    sid       = "CountLayerRows"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = flatten([for l in ["bronze", "silver"] : [module.data_lake.bucket_arns[l], "${module.data_lake.bucket_arns[l]}/*"]])
+  }
+  statement {
+    sid       = "RaiseAlarms"
+    actions   = ["sns:Publish"]
+    resources = [module.monitoring.alarm_topic_arn]
+  }
+  statement {
+    sid       = "UseLakeKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.iam_metadata.kms_key_arn]
+  }
+}
+
+# What the pipeline's workers read instead of Terraform state (which needs the CLI and state access):
+# names and ARNs only, never a secret value.
+resource "aws_ssm_parameter" "foundation" {
+  #checkov:skip=CKV2_AWS_34:holds only names and ARNs (never a secret); workers and the MWAA deploy read it with a plain GetParameter
+  name        = local.foundation_param
+  description = "Outputs of the EDP foundation the pipeline and the MWAA deploy read (names and ARNs)."
+  type        = "String"
+  value = jsonencode({
+    environment       = var.environment
+    bucket_names      = module.data_lake.bucket_names
+    glue_job_name     = module.processing.glue_job_name
+    crawler_names     = module.processing.crawler_names
+    athena_workgroup  = module.processing.athena_workgroup
+    state_machine_arn = module.step_functions.state_machine_arn
+    alarm_topic_arn   = module.monitoring.alarm_topic_arn
+    ecs               = local.ecs
+    session_parameter = local.session_param
+    dms               = local.dms_ids
+    mwaa              = local.mwaa
+  })
+  tags = var.tags
 }
 
 module "monitoring" {

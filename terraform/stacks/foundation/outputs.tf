@@ -30,13 +30,7 @@ output "alarm_topic_arn" {
 
 output "ecs" {
   description = "Where the dbt container runs: cluster, task definition, container, subnets, security group."
-  value = {
-    cluster_arn         = module.containers.cluster_arn
-    task_definition_arn = module.containers.task_definition_arn
-    container_name      = module.containers.container_name
-    subnet_ids          = module.network.private_subnet_ids
-    security_group_id   = module.network.security_group_ids["ecs"]
-  }
+  value       = local.ecs
 }
 
 output "session_parameter" {
@@ -67,15 +61,20 @@ output "session_inputs" {
 
 output "mwaa" {
   description = "MWAA source bucket, execution role, and the environment's name and web server URL (null unless enable_mwaa)."
-  value = {
-    bucket_name        = module.orchestration.bucket_name
-    execution_role_arn = module.orchestration.execution_role_arn
-    environment_name   = module.orchestration.environment_name
-    webserver_url      = module.orchestration.webserver_url
-  }
+  value       = local.mwaa
 }
 
 output "session_runner_role_arn" {
   description = "Role the session DAG's Terraform assumes (null in local)."
   value       = module.iam_metadata.session_runner_role_arn
+}
+
+output "foundation_parameter" {
+  description = "SSM parameter holding the outputs the pipeline's workers read (names and ARNs only)."
+  value       = aws_ssm_parameter.foundation.name
+}
+
+output "dms" {
+  description = "Identifiers the session stack gives its DMS instance and task (CloudWatch dimensions of the latency metric)."
+  value       = local.dms_ids
 }

@@ -38,15 +38,17 @@ module "step_functions" {
 
   name_prefix = "edp-local"
   definition_variables = {
-    session_parameter         = "/edp-local/session"
-    glue_job_bronze_to_silver = "edp-local-bronze-to-silver"
-    glue_crawler_silver       = "edp-local-silver"
-    ecs_cluster_arn           = "arn:aws:ecs:eu-central-1:123456789012:cluster/edp-local"
-    dbt_task_definition_arn   = "arn:aws:ecs:eu-central-1:123456789012:task-definition/edp-local-dbt:1"
-    dbt_container_name        = "dbt"
-    private_subnet_a          = "subnet-0aaaaaaaaaaaaaaaa"
-    private_subnet_b          = "subnet-0bbbbbbbbbbbbbbbb"
-    ecs_security_group_id     = "sg-0cccccccccccccccc"
+    session_parameter           = "/edp-local/session"
+    dms_replication_instance_id = "edp-local-dms"
+    dms_replication_task_id     = "edp-local-cdc"
+    glue_job_bronze_to_silver   = "edp-local-bronze-to-silver"
+    glue_crawler_silver         = "edp-local-silver"
+    ecs_cluster_arn             = "arn:aws:ecs:eu-central-1:123456789012:cluster/edp-local"
+    dbt_task_definition_arn     = "arn:aws:ecs:eu-central-1:123456789012:task-definition/edp-local-dbt:1"
+    dbt_container_name          = "dbt"
+    private_subnet_a            = "subnet-0aaaaaaaaaaaaaaaa"
+    private_subnet_b            = "subnet-0bbbbbbbbbbbbbbbb"
+    ecs_security_group_id       = "sg-0cccccccccccccccc"
   }
 }
 

@@ -1,0 +1,71 @@
+"""ECS behaviour the pipeline's dbt task needs and moto 5 lacks, supplied before the emulator serves.
+
+- Stopped tasks: moto moves a task to STOPPED but leaves its containers PENDING, which the provider's
+  EcsRunTaskOperator reads as "still pending" and fails; here a stopped task's containers are stopped
+  too (exit code 0, as moto records it), with the stop code the service gives an essential container
+  that exited.
+- Containers do not run here (no Docker engine).  For the dbt image's task the emulator can stand in
+  for the container's one side effect the pipeline depends on: given a folder (`--container-outputs`),
+  it uploads that folder's dbt artifacts where the image's entrypoint would
+  (`edp.aws.publish.upload_dbt_target`: s3://<EDP_ARTIFACTS_BUCKET>/runs/<run>/dbt/).  Tests give it
+  artifacts a real dbt produced; without the option no task writes anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edp.aws.calls import RUN_ID_ENV
+from edp.aws.publish import BUCKET_ENV, upload_dbt_target
+
+
+def install(container_outputs: Path | None = None) -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    if getattr(EC2ContainerServiceBackend, "_edp_patched", False):
+        return
+    EC2ContainerServiceBackend._edp_patched = True
+    describe_tasks, run_task = EC2ContainerServiceBackend.describe_tasks, EC2ContainerServiceBackend.run_task
+
+    def describe_stopped_tasks(self, cluster_str, tasks):
+        described = describe_tasks(self, cluster_str, tasks)
+        for task in described:
+            if task.last_status == "STOPPED":
+                task.desired_status = "STOPPED"
+                task.stop_code = "EssentialContainerExited"
+                for container in task.containers:
+                    container.last_status = "STOPPED"
+        return described
+
+    def run_task_with_outputs(self, *args, **kwargs):
+        started = run_task(self, *args, **kwargs)
+        if container_outputs is not None:
+            for task in started:
+                _stand_in(self, task, container_outputs)
+        return started
+
+    EC2ContainerServiceBackend.describe_tasks = describe_stopped_tasks
+    EC2ContainerServiceBackend.run_task = run_task_with_outputs
+
+
+def _environment(entries) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in entries or []}
+
+
+def _stand_in(backend, task, outputs: Path) -> None:
+    from moto.s3.models import s3_backends
+
+    definition = backend.describe_task_definition(task.task_definition_arn).container_definitions[0]
+    overrides = next((o for o in task.overrides.get("containerOverrides", []) if o.get("name") == definition["name"]), {})
+    env = {**_environment(definition.get("environment")), **_environment(overrides.get("environment"))}
+    command = overrides.get("command") or definition.get("command") or []
+    if not command or command[0] != "dbt" or RUN_ID_ENV not in env or BUCKET_ENV not in env:
+        return
+    s3 = s3_backends[backend.account_id]["aws"]
+
+    class _Client:  # the one S3 call upload_dbt_target makes, straight into the emulator's S3
+        @staticmethod
+        def put_object(Bucket: str, Key: str, Body: bytes, ContentType: str) -> None:  # noqa: N803 - boto3's names
+            s3.put_object(Bucket, Key, Body)
+
+    upload_dbt_target(_Client(), env[BUCKET_ENV], env[RUN_ID_ENV], outputs)
