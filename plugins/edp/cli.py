@@ -9,6 +9,7 @@
     edp spec validate        load and validate a task list file
     edp emulator             serve the local AWS emulator (moto, with the calls it lacks supplied)
     edp infra plan|apply|destroy   an environment's foundation or session Terraform root
+    edp mwaa package|deploy  build plugins.zip, requirements.txt, startup.sh / sync them and dags/ to MWAA
 """
 
 from __future__ import annotations
@@ -239,6 +240,49 @@ def cmd_infra(args) -> int:
     return 0
 
 
+def cmd_artifacts(args) -> int:
+    """Publish a run's metrics and report next to the dbt files its container uploaded (Step Functions'
+    publishing state runs this in the dbt image; Airflow's aws target calls the same function)."""
+    import os
+
+    from edp.aws.publish import BUCKET_ENV, publish_run
+    from edp.environments import aws_client
+
+    if os.environ.get(BUCKET_ENV):  # inside the dbt image: the task definition names the bucket
+        import boto3
+
+        s3, bucket = boto3.client("s3"), os.environ[BUCKET_ENV]
+    else:
+        from edp.aws.platform import Platform
+
+        platform = Platform.load(args.environment)
+        s3, bucket = aws_client("s3", platform.environment), platform.bucket("artifacts")
+    published = publish_run(s3, bucket, args.run_id, {})
+    _say(f"published {published['uri']} (report: {published['report']})")
+    return 0
+
+
+def cmd_mwaa(args) -> int:
+    """Package the MWAA artifacts, or deploy them with dags/ to the environment's bucket."""
+    from edp import mwaa
+    from edp.environments import resolve_environment
+
+    environment = resolve_environment(args.environment)
+    if args.action == "package":
+        out = Path(args.out) if args.out else local_paths().root / "mwaa" / environment
+        for path in mwaa.package(out, environment).values():
+            _say(f"wrote {path}")
+        return 0
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        mwaa.deploy(environment, bucket=args.bucket, name=args.name, echo=_say)
+    except (BotoCoreError, ClientError) as exc:  # no credentials or region, access denied, no such environment
+        print(f"edp: error: deploying to MWAA ({environment}): {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -288,6 +332,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-data-loss", action="store_true",
                    help="let the plan delete buckets, catalogs or keys (a person retiring an environment)")
     p.set_defaults(func=cmd_infra)
+
+    p = sub.add_parser("artifacts", help="publish a run's report and metrics on AWS next to its dbt artifacts")
+    p.add_argument("action", choices=["publish"])
+    p.add_argument("--run-id", required=True, help="the Airflow run id or Step Functions execution name")
+    p.add_argument("--environment", default=None, help="read the artifacts bucket from this environment's outputs")
+    p.set_defaults(func=cmd_artifacts)
+
+    p = sub.add_parser("mwaa", help="package the MWAA plugins, requirements and startup script; deploy to MWAA")
+    p.add_argument("action", choices=("package", "deploy"))
+    p.add_argument("--environment", default=None, help="local (default, against EDP_AWS_ENDPOINT), dev, staging, prod")
+    p.add_argument("--out", help="package: output folder (default .edp/mwaa/<environment>)")
+    p.add_argument("--bucket", help="deploy: the MWAA bucket (default: the foundation's published mwaa output)")
+    p.add_argument("--name", help="deploy: the MWAA environment (default: the foundation's published mwaa output)")
+    p.set_defaults(func=cmd_mwaa)
 
     p = sub.add_parser("spec", help="the pipeline task list")
     p.add_argument("action", choices=("validate",))

@@ -249,11 +249,12 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 # the pipeline's own permissions (Glue, Step Functions, DMS, ECS...) come from the caller
+# (a map keyed by name: the keys are known at plan even when a policy's ARNs are not yet)
 resource "aws_iam_role_policy" "extra" {
-  count  = var.extra_policy_json == null ? 0 : 1
-  name   = "pipeline"
-  role   = aws_iam_role.execution.id
-  policy = var.extra_policy_json
+  for_each = var.extra_policies
+  name     = each.key
+  role     = aws_iam_role.execution.id
+  policy   = each.value
 }
 
 # -- the environment ------------------------------------------------------------------------------------

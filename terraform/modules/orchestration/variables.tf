@@ -81,14 +81,18 @@ variable "access_logging" {
   default = null
 }
 
-variable "extra_policy_json" {
-  description = "IAM policy JSON attached to the execution role for what the DAGs do (Glue, Step Functions, DMS, ECS...); null attaches none."
-  type        = string
-  default     = null
+variable "extra_policies" {
+  description = "The pipeline's own permissions, attached to the execution role: policy name => IAM policy document JSON."
+  type        = map(string)
+  default     = {}
 
   validation {
-    condition     = var.extra_policy_json == null || can(jsondecode(var.extra_policy_json).Statement)
-    error_message = "extra_policy_json must be an IAM policy document in JSON with a Statement."
+    condition     = alltrue([for name in keys(var.extra_policies) : can(regex("^[A-Za-z0-9+=,.@_-]{1,128}$", name))])
+    error_message = "extra_policies keys must be IAM policy names (1-128 of A-Z a-z 0-9 + = , . @ _ -)."
+  }
+  validation {
+    condition     = alltrue([for doc in values(var.extra_policies) : can(jsondecode(doc).Statement)])
+    error_message = "extra_policies values must be IAM policy documents in JSON with a Statement."
   }
 }
 

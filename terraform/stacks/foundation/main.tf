@@ -150,8 +150,8 @@ module "orchestration" {
     "core.dag_file_processor_timeout" = "150"
   }
   # MWAA workers run the pipeline's aws tasks and the session DAG's Terraform (as the session runner)
-  extra_policy_json = data.aws_iam_policy_document.mwaa_pipeline.json
-  tags              = var.tags
+  extra_policies = { pipeline = data.aws_iam_policy_document.mwaa_pipeline.json }
+  tags           = var.tags
 }
 
 data "aws_caller_identity" "current" {}

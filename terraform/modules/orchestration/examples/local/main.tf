@@ -123,7 +123,7 @@ module "orchestration" {
   requirements_path   = coalesce(var.requirements_path, "${path.module}/files/requirements.txt")
   startup_script_path = "${path.module}/files/startup.sh"
   plugins_zip_path    = var.plugins_zip_path
-  extra_policy_json   = data.aws_iam_policy_document.pipeline.json
+  extra_policies      = { pipeline = data.aws_iam_policy_document.pipeline.json }
   force_destroy       = true
   access_logging      = { target_bucket = aws_s3_bucket_policy.access_logs.bucket }
 

@@ -1,0 +1,128 @@
+"""The aws target's pieces that need no Airflow run: names from the published outputs, the dbt image's
+entrypoint and the publishing step against the local emulator, and the alert callbacks reaching SNS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from edp import alerts
+from edp.aws import calls, publish
+from edp.aws.platform import Platform
+from edp.environments import parameter_name
+from edp.local.emulator import AwsEmulator
+from edp.settings import PermanentError
+
+FOUNDATION = {"glue_job_name": "edp-local-bronze-to-silver", "crawler_names": {"silver": "edp-local-silver"},
+              "bucket_names": {"artifacts": "edp-local-artifacts"}, "dms": {"replication_instance_id": "i",
+                                                                          "replication_task_id": "t"}}
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with AwsEmulator() as emu:
+        saved = os.environ.get("EDP_AWS_ENDPOINT")
+        os.environ["EDP_AWS_ENDPOINT"] = emu.endpoint
+        try:
+            yield emu
+        finally:
+            os.environ.pop("EDP_AWS_ENDPOINT") if saved is None else os.environ.__setitem__("EDP_AWS_ENDPOINT", saved)
+
+
+@pytest.fixture(scope="module")
+def foundation(emulator):
+    ssm = emulator.client("ssm")
+    topic = emulator.client("sns").create_topic(Name="edp-local-alarms")["TopicArn"]
+    emulator.client("s3").create_bucket(Bucket="edp-local-artifacts",
+                                        CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    values = {**FOUNDATION, "alarm_topic_arn": topic}
+    ssm.put_parameter(Name=parameter_name("local", "foundation"), Value=json.dumps(values), Type="String",
+                      Overwrite=True)
+    yield values
+    ssm.delete_parameter(Name=parameter_name("local", "foundation"))
+
+
+def test_names_come_from_the_published_outputs(foundation):
+    platform = Platform.load("local")
+    assert platform.glue_job == "edp-local-bronze-to-silver" and platform.crawler("silver") == "edp-local-silver"
+    with pytest.raises(PermanentError, match="no ingestion session is on in local"):
+        platform.dms_task_arn  # noqa: B018 - the property is the check
+    with pytest.raises(PermanentError, match="publishes no crawler_names.gold"):
+        platform.crawler("gold")
+
+
+def test_an_unpublished_foundation_names_the_fix(emulator, foundation):
+    emulator.client("ssm").delete_parameter(Name=parameter_name("local", "foundation"))
+    try:
+        with pytest.raises(PermanentError, match=r"/edp-local/foundation: apply it first \(`edp infra apply"):
+            Platform.load("local")
+        assert alerts.publish("subject", {}, environment="local") is None, "an unsendable alert never raises"
+    finally:
+        emulator.client("ssm").put_parameter(Name=parameter_name("local", "foundation"), Type="String",
+                                             Value=json.dumps(foundation), Overwrite=True)
+
+
+def test_dms_start_type_follows_the_task_status():
+    assert calls.dms_start_type("ready") == "start-replication"
+    assert calls.dms_start_type("stopped") == "resume-processing"
+    assert calls.dms_start_type("running") is None
+    with pytest.raises(ValueError, match="'deleting'"):
+        calls.dms_start_type("deleting")
+
+
+def _sqs_messages(emulator, topic: str):
+    sqs = emulator.client("sqs")
+    queue = sqs.create_queue(QueueName="alerts-test")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    emulator.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+
+    def read():
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        return [json.loads(m["Body"]) for m in got]
+    return read
+
+
+def test_failure_and_late_run_callbacks_reach_the_alarm_topic(foundation, emulator):
+    read = _sqs_messages(emulator, foundation["alarm_topic_arn"])
+    ti = SimpleNamespace(dag_id="edp_pipeline", task_id="bronze_to_silver", map_index=2, try_number=3, log_url="u")
+    alerts.task_failed({"ti": ti, "params": {"target": "aws"}, "run_id": "r1", "exception": RuntimeError("boom")})
+    alerts.run_late(None, dag_id="edp_pipeline", late_after_minutes=180)
+    subjects = {m["Subject"]: json.loads(m["Message"]) for m in read()}
+    assert subjects["EDP edp_pipeline: bronze_to_silver[2] failed"]["error"] == "boom"
+    assert subjects["EDP edp_pipeline: run is late"]["late_after_minutes"] == 180
+
+
+def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundation, emulator, tmp_path):
+    s3 = emulator.client("s3")
+    with pytest.raises(FileNotFoundError, match="lacks manifest.json, run_results.json"):
+        publish.publish_run(s3, "edp-local-artifacts", "manual__2026-11-23T02:00:00+00:00", {})
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "manifest.json").write_text("{}")
+    (target / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.edp.fct_orders", "status": "success", "execution_time": 2.0,
+         "adapter_response": {"rows_affected": 7}}]}))
+    # the image's entrypoint: runs the command, uploads target/ even when the command fails, keeps its exit code
+    env = {**os.environ, "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_ACCESS_KEY_ID": "emulator",
+           "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": "eu-central-1", "DBT_TARGET_PATH": str(target),
+           "EDP_ARTIFACTS_BUCKET": "edp-local-artifacts", calls.RUN_ID_ENV: "manual__2026-11-23T02:00:00+00:00"}
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text("#!/bin/sh\nexit 3\n")  # stands in for a dbt build that failed (the real one needs Athena)
+    fake_dbt.chmod(0o755)
+    env["PATH"] = f"{tmp_path}{os.pathsep}{env['PATH']}"
+    proc = subprocess.run([sys.executable, "-m", "edp.aws.dbt_entrypoint", "dbt", "build", "--target", "athena"],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    published = publish.publish_run(s3, "edp-local-artifacts", "manual__2026-11-23T02:00:00+00:00",
+                                    {"dbt_build": {"seconds": 4.0}})
+    prefix = "runs/manual__2026-11-23T02_00_00_00_00/"
+    assert published["uri"] == f"s3://edp-local-artifacts/{prefix}"
+    metrics = json.loads(s3.get_object(Bucket="edp-local-artifacts", Key=f"{prefix}metrics.json")["Body"].read())
+    assert metrics["layers"]["gold"] == {"fct_orders": 7} and metrics["durations"] == {"dbt_build": 4.0}
+    assert b"fct_orders" in s3.get_object(Bucket="edp-local-artifacts", Key=f"{prefix}report.html")["Body"].read()
+    assert s3.get_object(Bucket="edp-local-artifacts", Key="runs/latest")["Body"].read().decode().strip() == prefix
