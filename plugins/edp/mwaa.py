@@ -82,9 +82,10 @@ def _files(root: Path) -> list[Path]:
 
 
 def write_plugins_zip(plugins_dir: Path, dest: Path) -> None:
-    """The `edp` package as `edp/...` entries, sorted, with fixed times and modes."""
+    """The `edp` package as `edp/...` entries, sorted, with fixed times and modes, and the plugins folder's
+    .airflowignore that keeps Airflow's plugin loader from importing the package's files by bare name."""
     with zipfile.ZipFile(dest, "w") as zf:
-        for path in _files(plugins_dir / "edp"):
+        for path in [plugins_dir / ".airflowignore", *_files(plugins_dir / "edp")]:
             info = zipfile.ZipInfo(path.relative_to(plugins_dir).as_posix(), ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED

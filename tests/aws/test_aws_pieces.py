@@ -13,7 +13,7 @@ import pytest
 
 from edp import alerts
 from edp.aws import calls, publish
-from edp.aws.platform import Platform
+from edp.aws.names import Platform
 from edp.environments import parameter_name
 from edp.local.emulator import AwsEmulator
 from edp.settings import PermanentError

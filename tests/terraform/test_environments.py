@@ -105,7 +105,10 @@ def test_glue_job_and_crawlers_exist(platform):
 def test_state_machine_is_the_generated_asl(platform, spec):
     _, emulator, outputs = platform
     described = emulator.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
-    values = asl.placeholder_values(outputs)
+    assert outputs["foundation_parameter"] == "/edp-local/foundation"
+    published = published_outputs("local", "foundation")  # what the workers read: the same names
+    assert published["glue_job_name"] == outputs["glue_job_name"] and published["ecs"] == outputs["ecs"]
+    values = asl.placeholder_values(published)
     assert set(values) == set(asl.PLACEHOLDERS)
     assert json.loads(described["definition"]) == asl.filled(asl.render_asl(spec), values)
 

@@ -8,7 +8,7 @@ dbt          -> EcsRunTaskOperator: the dbt image on Fargate, with the dbt comma
 artifacts    -> the dbt artifacts the container uploaded, the run's metrics and report, into the
                 artifacts bucket (S3Hook)
 
-Names come from what the Terraform layers publish (`edp.aws.platform`), the arguments from
+Names come from what the Terraform layers publish (`edp.aws.names`), the arguments from
 `edp.aws.calls`, which the Step Functions definition is rendered from too.  The operators run inside the
 pipeline's task (the target is a run's Param, so the DAG's shape cannot depend on it) with that task's
 context, and never deferrable: the task itself is what Airflow retries and times out.
@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 
 from edp.aws import calls
-from edp.aws.platform import Platform, aws_conn_id, poll_seconds
+from edp.aws.names import Platform, aws_conn_id, poll_seconds
 from edp.runtime import RunContext
 from edp.settings import PermanentError
 from edp.spec import Task

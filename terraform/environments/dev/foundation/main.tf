@@ -100,3 +100,8 @@ output "ecs" {
   description = "Where the dbt container runs."
   value       = module.foundation.ecs
 }
+
+output "foundation_parameter" {
+  description = "SSM parameter holding the names and ARNs the pipeline's workers and the MWAA deploy read."
+  value       = module.foundation.foundation_parameter
+}
