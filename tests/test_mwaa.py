@@ -31,9 +31,9 @@ def test_plugins_zip_holds_the_edp_package_at_its_root(built):
         infos = zf.infolist()
     names = [i.filename for i in infos]
     assert {"edp/__init__.py", "edp/dag_factory.py", "edp/spec.py", "edp/operators/terraform.py"} <= set(names)
-    assert all(n.startswith("edp/") for n in names)
+    assert names[0] == ".airflowignore" and all(n.startswith("edp/") for n in names[1:])
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
-    assert names == sorted(names) and {i.date_time for i in infos} == {mwaa.ZIP_TIME}
+    assert names[1:] == sorted(names[1:]) and {i.date_time for i in infos} == {mwaa.ZIP_TIME}
 
 
 def test_package_is_deterministic(built, tmp_path):
@@ -138,6 +138,7 @@ def repo(tmp_path):
     ignore = shutil.ignore_patterns(".terraform", "__pycache__", "*.tfstate*")
     for folder in ("dags", "terraform", "glue_scripts", "plugins/edp", "constraints"):
         shutil.copytree(REPO_ROOT / folder, root / folder, ignore=ignore)
+    shutil.copyfile(REPO_ROOT / "plugins" / ".airflowignore", root / "plugins" / ".airflowignore")
     return root
 
 
