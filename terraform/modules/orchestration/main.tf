@@ -312,6 +312,12 @@ resource "aws_mwaa_environment" "this" {
   tags = local.tags
 
   lifecycle {
+    # Terraform gives the environment its first plugins/requirements/startup; after that `edp mwaa deploy`
+    # uploads new ones and points the environment at their versions, so a later plan must not point it back
+    ignore_changes = [
+      requirements_s3_path, requirements_s3_object_version, plugins_s3_path, plugins_s3_object_version,
+      startup_script_s3_path, startup_script_s3_object_version,
+    ]
     precondition {
       condition     = var.min_workers <= var.max_workers
       error_message = "min_workers must not exceed max_workers."
