@@ -9,6 +9,8 @@
     edp spec validate        load and validate a task list file
     edp emulator             serve the local AWS emulator (moto, with the calls it lacks supplied)
     edp infra plan|apply|destroy   an environment's foundation or session Terraform root
+    edp airflow up|down|status     the Airflow UI without Docker (airflow standalone on the local target)
+    edp airflow secrets            the password and key files docker-compose.yml reads (.edp/compose/)
     edp mwaa package|deploy  build plugins.zip, requirements.txt, startup.sh / sync them and dags/ to MWAA
 """
 
@@ -283,6 +285,46 @@ def cmd_mwaa(args) -> int:
     return 0
 
 
+def cmd_airflow(args) -> int:
+    """The Airflow UI from the virtualenv (`airflow standalone`, local target), the way docker-compose.yml runs it."""
+    from edp.local import airflow_stack
+
+    if args.action == "down":
+        stopped = airflow_stack.stop_stack()
+        _say("Airflow stopped" if stopped else "Airflow was not running")
+        _say("embedded PostgreSQL stopped (its data stays in .edp/pg)")
+        return 0
+    if args.action == "secrets":
+        written = airflow_stack.write_compose_secrets()
+        _say(f"docker-compose.yml secrets in {airflow_stack.COMPOSE_SECRETS}: "
+             + (", ".join(p.name for p in written) + " written" if written else "all present, none changed"))
+        return 0
+    if args.action == "status":
+        info = airflow_stack.running()
+        health = airflow_stack.health(info.port) if info else {}
+        _say(f"Airflow at {info.url} (pid {info.pid}): {health or 'not answering'}" if info else "Airflow not running")
+        return 0 if info and airflow_stack.is_healthy(info.port) else 3
+    _say(f"starting Airflow (state {local_paths().airflow_home}, log {airflow_stack.log_file()}) ...")
+    try:
+        info = airflow_stack.start_stack(port=args.port, seed_customers=args.customers)
+    except RuntimeError as exc:  # already running, port taken, not healthy in time
+        print(f"edp: error: {exc}", file=sys.stderr)
+        return 2
+    _say(f"Airflow UI: {info.url}  user: admin  password: {info.password()}  (in {info.password_file})")
+    if args.detach:
+        _say(f"running in the background (pid {info.pid}, {airflow_stack.pid_file()}); `edp airflow down` stops it")
+        return 0
+    _say("Ctrl-C stops it")
+    try:
+        airflow_stack.wait(info)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        airflow_stack.stop_stack()
+        _say("Airflow and the embedded PostgreSQL stopped")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -346,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bucket", help="deploy: the MWAA bucket (default: the foundation's published mwaa output)")
     p.add_argument("--name", help="deploy: the MWAA environment (default: the foundation's published mwaa output)")
     p.set_defaults(func=cmd_mwaa)
+
+    p = sub.add_parser("airflow", help="the Airflow UI on this machine without Docker (airflow standalone)")
+    p.add_argument("action", choices=("up", "down", "status", "secrets"),
+                   help="secrets: write the password and key files docker-compose.yml reads")
+    p.add_argument("--port", type=_positive, help="up: the loopback port of the UI (default: a free one)")
+    p.add_argument("--customers", type=_non_negative, default=200, help="up: seed an empty source (0: do not seed)")
+    p.add_argument("--detach", action="store_true", help="up: return once healthy and leave it running")
+    p.set_defaults(func=cmd_airflow)
 
     p = sub.add_parser("spec", help="the pipeline task list")
     p.add_argument("action", choices=("validate",))

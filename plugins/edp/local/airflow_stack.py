@@ -1,0 +1,250 @@
+"""The Airflow UI on this machine without Docker: `airflow standalone` from the virtualenv.
+
+`docker-compose.yml` runs the MWAA-like stack in containers; this is the same
+stack for a machine without a Docker engine.  One process group runs the
+api-server, scheduler, dag-processor and triggerer (LocalExecutor) against the
+state folder's metadata DB (`airflow_env()`, the one `edp run` uses too), with
+the repo's `dags/` and `plugins/`, the `local` target and the embedded source
+PostgreSQL started (and seeded when empty) first.
+
+Only what is triggered runs: the scheduler's cron timetables are off
+(`use_job_schedule`), so opening the UI does not start last night's run; DAGs
+are unpaused, so a run triggered from the UI starts at once.  The api-server
+listens on 127.0.0.1 only.  The simple auth manager generates the `admin`
+password into `<AIRFLOW_HOME>/simple_auth_manager_passwords.json.generated`.
+
+    stack = start_stack()        # returns once /api/v2/monitor/health says every component is healthy
+    stack.url, stack.password()
+    stop_stack()                 # the whole process group, and the embedded PostgreSQL
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from edp.local.airflow_run import airflow_env
+from edp.local.ports import free_port, port_is_free
+from edp.settings import REPO_ROOT, local_paths
+
+HEALTH_PATH = "/api/v2/monitor/health"
+COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+ADMIN = "admin"
+COMPOSE_SECRETS = REPO_ROOT / ".edp" / "compose"  # docker-compose.yml names these paths, whatever EDP_HOME says
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What the pid file records about a running stack."""
+
+    pid: int
+    port: int
+    home: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def password_file(self) -> Path:
+        return Path(self.home) / "simple_auth_manager_passwords.json.generated"
+
+    def password(self) -> str:
+        """The generated password of the `admin` user."""
+        return json.loads(self.password_file.read_text())[ADMIN]
+
+
+def pid_file() -> Path:
+    return local_paths().airflow_home / "standalone.pid.json"
+
+
+def log_file() -> Path:
+    return local_paths().root / "logs" / "airflow-standalone.log"
+
+
+def stack_env(port: int) -> dict[str, str]:
+    """`airflow_env()` plus what a long-running local stack needs: a loopback port, one api-server worker."""
+    url = f"http://127.0.0.1:{port}"
+    return {
+        **airflow_env(),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": url,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+    }
+
+
+def running() -> StackInfo | None:
+    """The stack recorded in the pid file, if its process is still alive."""
+    path = pid_file()
+    if not path.exists():
+        return None
+    info = StackInfo(**json.loads(path.read_text()))
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        return None
+    return info
+
+
+def health(port: int) -> dict[str, str]:
+    """Each component's status from the api-server; empty while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=2) as resp:
+            body = json.load(resp)
+    except (OSError, ValueError):
+        return {}
+    return {name: str((body.get(name) or {}).get("status")) for name in COMPONENTS}
+
+
+def is_healthy(port: int) -> bool:
+    status = health(port)
+    return bool(status) and all(value == "healthy" for value in status.values())
+
+
+def start_source(seed_customers: int | None = 200) -> None:
+    """The embedded source PostgreSQL, seeded (as `edp demo` does) when it holds no data yet."""
+    import psycopg2
+
+    from edp.local import source_db
+    from edp.local.postgres import EmbeddedPostgres
+
+    conn = psycopg2.connect(EmbeddedPostgres(local_paths().pg).start().dsn())
+    try:
+        if seed_customers and not source_db.is_seeded(conn):
+            source_db.seed(conn, source_db.SeedSize.scaled(seed_customers))
+    finally:
+        conn.close()
+
+
+def start_stack(port: int | None = None, seed_customers: int | None = 200, timeout: float = 180) -> StackInfo:
+    """Start `airflow standalone` in a process group of its own; return once every component is healthy."""
+    if (info := running()) is not None:
+        raise RuntimeError(f"Airflow already runs at {info.url} (pid {info.pid}); `edp airflow down` stops it")
+    if port is not None and not port_is_free(port):
+        raise RuntimeError(f"port {port} on 127.0.0.1 is taken")
+    port = port or free_port()
+    start_source(seed_customers)
+    env = stack_env(port)
+    log = log_file()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=env["AIRFLOW_HOME"])
+    info = StackInfo(pid=proc.pid, port=port, home=env["AIRFLOW_HOME"])
+    pid_file().write_text(json.dumps(asdict(info)))
+    try:
+        _wait_healthy(proc, info, timeout)
+    except BaseException:
+        stop_stack(stop_source=False)
+        raise
+    return info
+
+
+def _wait_healthy(proc: subprocess.Popen, info: StackInfo, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not (is_healthy(info.port) and info.password_file.exists()):
+        if proc.poll() is not None:
+            raise RuntimeError(f"airflow standalone exited with code {proc.returncode}:\n{_tail(log_file())}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Airflow not healthy after {timeout:.0f}s ({health(info.port) or 'no answer'}); "
+                               f"see {log_file()}")
+        time.sleep(0.5)
+
+
+def stop_stack(stop_source: bool = True, timeout: float = 30) -> bool:
+    """Stop the recorded stack's whole process group (SIGTERM, then SIGKILL); True if one was running."""
+    info = running()
+    if info is not None:
+        _stop_group(info.pid, timeout)
+    pid_file().unlink(missing_ok=True)
+    if stop_source:
+        from edp.local.postgres import EmbeddedPostgres
+
+        pg = EmbeddedPostgres(local_paths().pg)
+        if pg.is_initialised():
+            pg.stop()
+    return info is not None
+
+
+def _stop_group(pgid: int, timeout: float) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _group_alive(pgid):
+                return
+            time.sleep(0.2)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.waitpid(pgid, os.WNOHANG)  # reap our own child so it does not linger as a zombie
+    except ChildProcessError:
+        pass
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def wait(info: StackInfo) -> None:
+    """Block while the stack runs (the foreground `edp airflow up`); SIGTERM ends the wait like Ctrl-C."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        os.waitpid(info.pid, 0)
+    except ChildProcessError:  # started by another process: watch the pid file's process instead
+        while running() is not None:
+            time.sleep(1)
+
+
+def write_compose_secrets(folder: Path = COMPOSE_SECRETS) -> list[Path]:
+    """The files docker-compose.yml reads its passwords and keys from; existing ones are kept.
+
+    The folder is 0700, so no other host account reaches them; the files are 0644 because Docker bind-mounts
+    each one as it is and the containers read them as their own users (postgres, airflow), not as you."""
+    import base64
+    import secrets
+
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    (folder / "auth").mkdir(exist_ok=True)  # the api-server writes the generated admin password here
+    values = {
+        "source_db_password": secrets.token_urlsafe(24),
+        "airflow_db_password": secrets.token_urlsafe(24),
+        "airflow_jwt_secret": secrets.token_urlsafe(32),
+        "airflow_api_secret_key": secrets.token_urlsafe(32),
+        "airflow_fernet_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # moto accepts any key; boto3 only needs one to sign with
+        "aws_emulator_credentials": "[default]\naws_access_key_id = emulator\naws_secret_access_key = emulator\n",
+    }
+    written = []
+    for name, value in values.items():
+        path = folder / name
+        if not path.exists():
+            path.write_text(value)  # no newline: Airflow's `_CMD` options take `cat`'s output as it is
+            written.append(path)
+        path.chmod(0o644)
+    return written
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"

@@ -1,0 +1,127 @@
+"""The Airflow UI as a person uses it: headless Chromium logs in, triggers edp_pipeline through the Params
+form and sees the run succeed.
+
+The stack is the one `edp airflow up` starts (`edp.local.airflow_stack`), in a state folder of its own
+with a small seeded source.  The browser is Debian's Chromium driven by Playwright (no browser download).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import isolated_home
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DAG_ID = "edp_pipeline"
+RUN_TIMEOUT = 240  # a local run takes ~70 s; each task's first retry waits 60 s
+
+
+@pytest.fixture(scope="module")
+def stack():
+    from edp.local import airflow_stack
+
+    with isolated_home("airflow-ui") as paths:
+        info = airflow_stack.start_stack(seed_customers=60)
+        try:
+            yield paths, info
+        finally:
+            airflow_stack.stop_stack()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev extra (pip install -e .[dev])")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Chromium: apt-get install chromium")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def test_trigger_edp_pipeline_from_the_params_form_and_see_it_succeed(stack, browser):
+    paths, info = stack
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    shots = paths.root / "screenshots"
+    shots.mkdir(exist_ok=True)
+    try:
+        log_in(page, info.url, info.password())
+        run_id = trigger_from_form(page, info.url)
+        run = wait_for_run(page, info.url, run_id)
+        print(f"{run_id}: {run['state']} after {run.get('duration')} s")
+        page.goto(f"{info.url}/dags/{DAG_ID}/runs/{run_id}")
+        page.get_by_text(run_id).first.wait_for()
+        page.screenshot(path=str(shots / "run.png"))
+    except Exception:
+        page.screenshot(path=str(shots / "failure.png"))
+        raise
+    if run["state"] != "success":
+        pytest.fail(f"run {run_id} ended {run['state']}\n{failed_task_logs(page, info, run_id)}")
+    assert run["conf"]["full_refresh"] is True, run["conf"]  # the switch flipped in the form reached the run
+    assert run["conf"]["target"] == "local" and run["triggered_by"] == "ui"
+    assert (Path(paths.artifacts.joinpath("latest").read_text().strip()) / "report.html").is_file()
+
+
+def log_in(page, url: str, password: str) -> None:
+    page.goto(url)
+    page.wait_for_url("**/auth/login**")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda u: "/auth/login" not in u)
+
+
+def trigger_from_form(page, url: str) -> str:
+    """Open the Trigger dialog, flip `Full refresh` on, name the run, submit; returns the run id."""
+    page.goto(f"{url}/dags/{DAG_ID}")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Run Parameters").wait_for()
+    for field in ("element_target", "element_tables", "element_full_refresh", "element_refresh_source"):
+        assert dialog.locator(f"[name={field}]").count() == 1, f"the Params form has no {field}"
+    switch = dialog.locator("input[name=element_full_refresh]")
+    assert not switch.is_checked()
+    dialog.locator("label[data-scope=switch]", has=page.locator("input[name=element_full_refresh]")).click()
+    assert switch.is_checked()
+    run_id = f"ui_test_{uuid.uuid4().hex[:8]}"
+    dialog.get_by_text("Advanced Options").click()
+    dialog.locator("input[name=dagRunId]").fill(run_id)
+    dialog.get_by_test_id("trigger-dag-submit").click()
+    dialog.wait_for(state="hidden")
+    return run_id
+
+
+def api_get(page, url: str, path: str):
+    """A REST call with the logged-in session's token (the UI keeps it in the `_token` cookie)."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "_token")
+    response = page.request.get(f"{url}/api/v2{path}", headers={"Authorization": f"Bearer {token}"})
+    assert response.ok, f"GET {path}: {response.status} {response.text()[:500]}"
+    return response.json()
+
+
+def wait_for_run(page, url: str, run_id: str) -> dict:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        run = api_get(page, url, f"/dags/{DAG_ID}/dagRuns/{run_id}")
+        if run["state"] in ("success", "failed") or time.monotonic() > deadline:
+            return run
+        time.sleep(3)
+
+
+def failed_task_logs(page, info, run_id: str) -> str:
+    tis = api_get(page, info.url, f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
+    out = [f"{t['task_id']}[{t['map_index']}]: {t['state']} (try {t['try_number']})" for t in tis]
+    run_logs = Path(info.home) / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+    for t in tis:
+        if t["state"] not in ("success", "skipped"):
+            for log in sorted(run_logs.glob(f"task_id={t['task_id']}/**/*.log")):
+                out.append(f"--- {log.relative_to(run_logs)}\n{log.read_text(errors='replace')[-4000:]}")
+    return "\n".join(out)
