@@ -255,7 +255,7 @@ def cmd_artifacts(args) -> int:
 
         s3, bucket = boto3.client("s3"), os.environ[BUCKET_ENV]
     else:
-        from edp.aws.platform import Platform
+        from edp.aws.names import Platform
 
         platform = Platform.load(args.environment)
         s3, bucket = aws_client("s3", platform.environment), platform.bucket("artifacts")
