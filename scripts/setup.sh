@@ -8,12 +8,13 @@ need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 { command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the Airflow UI browser test drives it headless
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[setup] installing system packages: ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   else
-    echo "[setup] missing system packages: ${need[*]}; install them (Java 17, PostgreSQL server, Node.js) and re-run" >&2
+    echo "[setup] missing system packages: ${need[*]}; install them (Java 17, PostgreSQL server, Node.js, Chromium) and re-run" >&2
     exit 1
   fi
 fi
