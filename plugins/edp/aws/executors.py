@@ -69,8 +69,9 @@ def cdc_ingest(task: Task, run: RunContext) -> dict:
             raise RuntimeError(f"DMS task {arn} is {current['Status']}: {current.get('StopReason') or current.get('LastFailureMessage')}")
         _sleep_until(deadline, f"DMS full load of {arn} ({stats.get('FullLoadProgressPercent', 0)}%)")
     latency = _wait_caught_up(task, platform, run, deadline)
+    # the session's scale as this run found it: the Glue runs use it even when the session is gone by then
     return {"task_arn": arn, "start_type": start_type, "status": "running", "cdc_latency_seconds": latency,
-            "seconds": round(time.monotonic() - started, 3)}
+            "glue_workers": platform.glue_workers, "seconds": round(time.monotonic() - started, 3)}
 
 
 def _wait_caught_up(task: Task, platform: Platform, run: RunContext, deadline: float) -> float:
@@ -111,7 +112,8 @@ def glue_job(task: Task, run: RunContext, table: str) -> dict:
     started = time.monotonic()
     platform = Platform.load()
     source = run.spec.source(table)
-    run_kwargs = {"NumberOfWorkers": platform.glue_workers} if platform.glue_workers else {}
+    workers = _session_glue_workers(run) or platform.glue_workers
+    run_kwargs = {"NumberOfWorkers": workers} if workers else {}
     operator = GlueJobOperator(
         job_name=platform.glue_job, script_args=calls.glue_arguments(table, ",".join(source.primary_key)),
         run_job_kwargs=run_kwargs, wait_for_completion=True, deferrable=False, verbose=False,
@@ -119,6 +121,17 @@ def glue_job(task: Task, run: RunContext, table: str) -> dict:
     )
     run_id = operator.execute(_context())
     return {"table": table, "job_run_id": run_id, "seconds": round(time.monotonic() - started, 3)}
+
+
+def _session_glue_workers(run: RunContext) -> int | None:
+    """The workers the ingestion task read from the session (Step Functions passes the same value on from
+    its session read): the ingestion session may be torn down while the Glue runs go on."""
+    ti = _context()["ti"]
+    for upstream in (t.id for t in run.spec.tasks if t.kind == "cdc_ingest"):
+        metrics = ti.xcom_pull(task_ids=upstream, key="metrics") or {}
+        if metrics.get("glue_workers"):
+            return int(metrics["glue_workers"])
+    return None
 
 
 def glue_crawler(task: Task, run: RunContext) -> dict:

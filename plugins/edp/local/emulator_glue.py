@@ -3,8 +3,9 @@
 - `DeleteConnection`: moto creates and reads connections but cannot delete them, so destroying an
   `aws_glue_connection` (the Glue job's VPC placement) would retry forever and hold the subnets and
   security groups it uses.
-- Crawl status: a finished crawl reports `COMPLETED`, a value the service never gives (it says
-  `SUCCEEDED`, `CANCELLED` or `FAILED`); the pipeline's crawler check reads `SUCCEEDED` here too.
+- Crawls: moto finishes a crawl only when its crawls are listed, and then reports `COMPLETED`, a value
+  the service never gives (it says `SUCCEEDED`, `CANCELLED` or `FAILED`); here reading the crawler moves
+  the crawl on and a finished one reads `SUCCEEDED`, so GlueCrawlerOperator and the ASL's poll both end.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def install() -> None:
         crawler_as_dict = FakeCrawler.as_dict
 
         def as_dict(self) -> dict:
+            if self.crawls and self.crawls[-1].status == "RUNNING":
+                self.crawls[-1].advance()  # a read moves a crawl on, as the service finishes it
             data = crawler_as_dict(self)
             if data.get("LastCrawl", {}).get("Status") == "COMPLETED":
                 data["LastCrawl"]["Status"] = "SUCCEEDED"
