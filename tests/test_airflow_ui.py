@@ -37,9 +37,11 @@ def stack():
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev extra (pip install -e .[dev])")
+    # `make setup` installs both (playwright as a dev extra, Chromium as a Debian package): missing is a failure
+    from playwright import sync_api
+
     if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium: apt-get install chromium")
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make setup` installs it (apt-get install chromium)")
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
