@@ -126,3 +126,16 @@ def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundatio
     assert metrics["layers"]["gold"] == {"fct_orders": 7} and metrics["durations"] == {"dbt_build": 4.0}
     assert b"fct_orders" in s3.get_object(Bucket="edp-local-artifacts", Key=f"{prefix}report.html")["Body"].read()
     assert s3.get_object(Bucket="edp-local-artifacts", Key="runs/latest")["Body"].read().decode().strip() == prefix
+
+
+def test_the_pipeline_alerts_on_failure_and_on_a_late_nightly_run(spec):
+    from edp.dag_factory import build_dag
+
+    dag = build_dag(spec)
+    assert all(t.on_failure_callback == [alerts.task_failed] or t.on_failure_callback == alerts.task_failed
+               for t in dag.tasks)
+    (deadline,) = dag.deadline
+    assert deadline.interval.total_seconds() == spec.pipeline.late_after_minutes * 60 == 180 * 60
+    assert deadline.callback.path == "edp.alerts.run_late"
+    assert deadline.callback.kwargs == {"dag_id": "edp_pipeline", "late_after_minutes": 180}
+    assert set(dag.params.get_param("target").schema["enum"]) == {"local", "aws"}
