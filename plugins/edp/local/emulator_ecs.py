@@ -4,6 +4,10 @@
   EcsRunTaskOperator reads as "still pending" and fails; here a stopped task's containers are stopped
   too (exit code 0, as moto records it), with the stop code the service gives an essential container
   that exited.
+- Fargate sizes: a Fargate task definition may size only the task (CPU and memory at task level, as
+  the containers module does); moto adds up container memory and fails on the missing values.
+- awsvpc tasks: moto attaches an ENI and reads its `private_dns_name`, which its ENIs lack; here an
+  ENI's private DNS name is the one EC2 gives (`ip-<address>.<region>.compute.internal`).
 - Containers do not run here (no Docker engine).  For the dbt image's task the emulator can stand in
   for the container's one side effect the pipeline depends on: given a folder (`--container-outputs`),
   it uploads that folder's dbt artifacts where the image's entrypoint would
@@ -46,6 +50,30 @@ def install(container_outputs: Path | None = None) -> None:
 
     EC2ContainerServiceBackend.describe_tasks = describe_stopped_tasks
     EC2ContainerServiceBackend.run_task = run_task_with_outputs
+    _eni_dns_names()
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(
+        _task_level_sizes(EC2ContainerServiceBackend._calculate_task_resource_requirements))
+
+
+def _eni_dns_names() -> None:
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = property(
+            lambda eni: f"ip-{eni.private_ip_address.replace('.', '-')}.{eni.ec2_backend.region_name}.compute.internal")
+
+
+def _task_level_sizes(calculate):
+    """Containers without their own memory count as 0 (the task-level size is what Fargate reserves)."""
+    from types import SimpleNamespace
+
+    def calculate_with_defaults(task_definition):
+        sized = [{**c, "memory": c.get("memory") or c.get("memoryReservation") or 0}
+                 if "Memory" not in c and "MemoryReservation" not in c else c
+                 for c in task_definition.container_definitions]
+        return calculate(SimpleNamespace(container_definitions=sized))
+
+    return calculate_with_defaults
 
 
 def _environment(entries) -> dict[str, str]:
