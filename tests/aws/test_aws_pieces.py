@@ -24,8 +24,11 @@ FOUNDATION = {"glue_job_name": "edp-local-bronze-to-silver", "crawler_names": {"
 
 
 @pytest.fixture(scope="module")
-def emulator():
-    with AwsEmulator() as emu:
+def emulator(tmp_path_factory):
+    outputs = tmp_path_factory.mktemp("dbt-container")
+    (outputs / "run_results.json").write_text('{"results": []}')
+    (outputs / "manifest.json").write_text("{}")
+    with AwsEmulator(container_outputs=outputs) as emu:
         saved = os.environ.get("EDP_AWS_ENDPOINT")
         os.environ["EDP_AWS_ENDPOINT"] = emu.endpoint
         try:
@@ -139,3 +142,35 @@ def test_the_pipeline_alerts_on_failure_and_on_a_late_nightly_run(spec):
     assert deadline.callback.path == "edp.alerts.run_late"
     assert deadline.callback.kwargs == {"dag_id": "edp_pipeline", "late_after_minutes": 180}
     assert set(dag.params.get_param("target").schema["enum"]) == {"local", "aws"}
+
+
+def test_the_emulator_runs_the_dbt_task_as_the_service_would(foundation, emulator):
+    """A Fargate task sized at task level starts in a VPC, stops with its container exited 0, and the
+    container's stand-in outputs land where the image's entrypoint uploads them; crawls finish as SUCCEEDED."""
+    ec2, ecs = emulator.client("ec2"), emulator.client("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="ecs", Description="ecs", VpcId=vpc)["GroupId"]
+    cluster = ecs.create_cluster(clusterName="edp")["cluster"]["clusterArn"]
+    definition = ecs.register_task_definition(
+        family="edp-dbt", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "dbt", "image": "dbt:1", "environment": [
+            {"name": publish.BUCKET_ENV, "value": "edp-local-artifacts"}]}])["taskDefinition"]["taskDefinitionArn"]
+    arn = ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", overrides={
+        "containerOverrides": [{"name": "dbt", "command": ["dbt", "build", "--target", "athena"],
+                                "environment": [{"name": calls.RUN_ID_ENV, "value": "scheduled__x"}]}]},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})["tasks"][0]["taskArn"]
+    ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[arn], WaiterConfig={"Delay": 1})
+    (task,) = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"]
+    assert [(c["lastStatus"], c["exitCode"]) for c in task["containers"]] == [("STOPPED", 0)]
+    keys = {o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket="edp-local-artifacts",
+                                                                    Prefix="runs/scheduled__x/dbt/")["Contents"]}
+    assert keys == {"runs/scheduled__x/dbt/run_results.json", "runs/scheduled__x/dbt/manifest.json"}
+
+    glue = emulator.client("glue")
+    glue.create_crawler(Name="silver", Role="arn:aws:iam::123456789012:role/glue",
+                        Targets={"S3Targets": [{"Path": "s3://edp-local-silver/"}]})
+    glue.start_crawler(Name="silver")
+    crawler = glue.get_crawler(Name="silver")["Crawler"]
+    assert (crawler["State"], crawler["LastCrawl"]["Status"]) == ("READY", "SUCCEEDED")
+    assert glue.get_crawler_metrics(CrawlerNameList=["silver"])["CrawlerMetricsList"][0]["CrawlerName"] == "silver"
