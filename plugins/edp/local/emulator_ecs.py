@@ -7,7 +7,7 @@
 - Fargate sizes: a Fargate task definition may size only the task (CPU and memory at task level, as
   the containers module does); moto adds up container memory and fails on the missing values.
 - awsvpc tasks: moto attaches an ENI and reads its `private_dns_name`, which its ENIs lack; here an
-  ENI's private DNS name is the one EC2 gives (`ip-<address>.<region>.compute.internal`).
+  ENI's private DNS name is the one EC2 gives (moto's own `generate_dns_from_ip`).
 - Containers do not run here (no Docker engine).  For the dbt image's task the emulator can stand in
   for the container's one side effect the pipeline depends on: given a folder (`--container-outputs`),
   it uploads that folder's dbt artifacts where the image's entrypoint would
@@ -56,11 +56,20 @@ def install(container_outputs: Path | None = None) -> None:
 
 
 def _eni_dns_names() -> None:
+    """moto sets the name on some ENIs only; the rest read the name EC2 would give (settable, as before)."""
     from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+    from moto.ec2.utils import generate_dns_from_ip
 
-    if not hasattr(NetworkInterface, "private_dns_name"):
-        NetworkInterface.private_dns_name = property(
-            lambda eni: f"ip-{eni.private_ip_address.replace('.', '-')}.{eni.ec2_backend.region_name}.compute.internal")
+    if isinstance(getattr(NetworkInterface, "private_dns_name", None), property):
+        return
+
+    def get(eni) -> str:
+        return eni.__dict__.get("_edp_private_dns_name") or generate_dns_from_ip(eni.private_ip_address)
+
+    def set_(eni, value: str) -> None:
+        eni.__dict__["_edp_private_dns_name"] = value
+
+    NetworkInterface.private_dns_name = property(get, set_)
 
 
 def _task_level_sizes(calculate):
