@@ -56,6 +56,7 @@ def platform():
             outputs = terraform_root("local", "foundation").runner(echo=lambda line: None).output()
             yield paths, emulator, outputs
             assert edp(["infra", "destroy", "--environment", "local"]) == 2, "the guard must refuse to drop the lake"
+            empty_buckets(emulator, outputs["bucket_names"].values())  # the runs wrote artifacts; S3 keeps versions
             assert edp(["infra", "destroy", "--environment", "local", "--allow-data-loss"]) == 0
             assert emulator.client("s3").list_buckets()["Buckets"] == []
         finally:
@@ -74,6 +75,16 @@ def dbt_container_outputs(root) -> object:
     (folder / "run_results.json").write_text(json.dumps({"metadata": {"dbt_version": "1.11"}, "results": results}))
     (folder / "manifest.json").write_text(json.dumps({"metadata": {"dbt_version": "1.11"}, "nodes": {}}))
     return folder
+
+
+def empty_buckets(emulator, names) -> None:
+    s3 = emulator.client("s3")
+    for name in names:
+        listed = s3.list_object_versions(Bucket=name)
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                  for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
+        if doomed:
+            s3.delete_objects(Bucket=name, Delete={"Objects": doomed})
 
 
 def bucket_names(emulator) -> set[str]:
