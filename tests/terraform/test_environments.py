@@ -320,6 +320,7 @@ def assert_same_calls_as_asl(spec, foundation, calls, run_id):
     definition = asl.filled(asl.render_asl(spec), asl.placeholder_values(foundation))
     made = [(SERVICES[p.split("_")[0]], op, params) for p, op, params in calls if p.split("_")[0] in SERVICES]
     made = [c for c in made if not (c[1] == "GetParameter" and c[2]["Name"] == "/edp-local/foundation")]
+    made = [c for c in made if c[1] != "PutMetricData"]  # this test's DMS stand-in reporting latency
     wanted = set()
     alternatives: dict[tuple, list] = {}  # states of one task making the same call on different branches
     for name, service, action, params in _asl_calls(definition["States"]):
