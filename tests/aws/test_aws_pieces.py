@@ -28,13 +28,9 @@ def emulator(tmp_path_factory):
     outputs = tmp_path_factory.mktemp("dbt-container")
     (outputs / "run_results.json").write_text('{"results": []}')
     (outputs / "manifest.json").write_text("{}")
-    with AwsEmulator(container_outputs=outputs) as emu:
-        saved = os.environ.get("EDP_AWS_ENDPOINT")
-        os.environ["EDP_AWS_ENDPOINT"] = emu.endpoint
-        try:
-            yield emu
-        finally:
-            os.environ.pop("EDP_AWS_ENDPOINT") if saved is None else os.environ.__setitem__("EDP_AWS_ENDPOINT", saved)
+    with AwsEmulator(container_outputs=outputs) as emu, pytest.MonkeyPatch.context() as env:
+        env.setenv("EDP_AWS_ENDPOINT", emu.endpoint)
+        yield emu
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import threading
 import time
@@ -48,20 +47,17 @@ def test_every_environment_validates(tmp_path, environment, layer):
 def platform():
     """environments/local/foundation applied against a fresh emulator; destroyed (data included) after."""
     with isolated_home("environments") as paths, \
-            AwsEmulator(log_file=None, container_outputs=dbt_container_outputs(paths.root)) as emulator:
-        saved = {k: os.environ.get(k) for k in ("EDP_AWS_ENDPOINT", "EDP_ENVIRONMENT")}
-        os.environ.update(EDP_AWS_ENDPOINT=emulator.endpoint, EDP_ENVIRONMENT="local")
-        try:
-            assert edp(["infra", "apply", "--environment", "local"]) == 0
-            outputs = terraform_root("local", "foundation").runner(echo=lambda line: None).output()
-            yield paths, emulator, outputs
-            assert edp(["infra", "destroy", "--environment", "local"]) == 2, "the guard must refuse to drop the lake"
-            empty_buckets(emulator, outputs["bucket_names"].values())  # the runs wrote artifacts; S3 keeps versions
-            assert edp(["infra", "destroy", "--environment", "local", "--allow-data-loss"]) == 0
-            assert emulator.client("s3").list_buckets()["Buckets"] == []
-        finally:
-            for key, value in saved.items():
-                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+            AwsEmulator(log_file=None, container_outputs=dbt_container_outputs(paths.root)) as emulator, \
+            pytest.MonkeyPatch.context() as env:
+        env.setenv("EDP_AWS_ENDPOINT", emulator.endpoint)
+        env.setenv("EDP_ENVIRONMENT", "local")
+        assert edp(["infra", "apply", "--environment", "local"]) == 0
+        outputs = terraform_root("local", "foundation").runner(echo=lambda line: None).output()
+        yield paths, emulator, outputs
+        assert edp(["infra", "destroy", "--environment", "local"]) == 2, "the guard must refuse to drop the lake"
+        empty_buckets(emulator, outputs["bucket_names"].values())  # the runs wrote artifacts; S3 keeps versions
+        assert edp(["infra", "destroy", "--environment", "local", "--allow-data-loss"]) == 0
+        assert emulator.client("s3").list_buckets()["Buckets"] == []
 
 
 def dbt_container_outputs(root) -> object:
@@ -190,8 +186,6 @@ def aws_target(emulator):
     second (the emulator has no DMS data plane to emit it)."""
     conn = {"conn_type": "aws", "login": "emulator", "password": "emulator",
             "extra": {"endpoint_url": emulator.endpoint, "region_name": LOCAL_REGION}}
-    saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_AWS_DEFAULT", "EDP_AWS_POLL_SECONDS")}
-    os.environ.update(AIRFLOW_CONN_AWS_DEFAULT=json.dumps(conn), EDP_AWS_POLL_SECONDS="1")
     stop = threading.Event()
     foundation = published_outputs("local", "foundation")
 
@@ -205,13 +199,14 @@ def aws_target(emulator):
 
     thread = threading.Thread(target=report_latency, daemon=True)
     thread.start()
-    try:
-        yield foundation
-    finally:
-        stop.set()
-        thread.join()
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
+        env.setenv("EDP_AWS_POLL_SECONDS", "1")
+        try:
+            yield foundation
+        finally:
+            stop.set()
+            thread.join()
 
 
 def test_pipeline_runs_on_the_aws_target(platform, spec):

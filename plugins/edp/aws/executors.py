@@ -81,7 +81,7 @@ def _wait_caught_up(task: Task, platform: Platform, run: RunContext, deadline: f
     cloudwatch = AwsBaseHook(aws_conn_id=aws_conn_id(), client_type="cloudwatch").conn
     ids = platform.dms_ids
     query = calls.cdc_latency_query(ids["replication_instance_id"], ids["replication_task_id"])
-    since = _run_started(run)
+    since = _run_started()
     limit = calls.max_latency_seconds(task)
     while True:
         result = cloudwatch.get_metric_data(MetricDataQueries=query, StartTime=since, EndTime=datetime.now(UTC),
@@ -93,7 +93,7 @@ def _wait_caught_up(task: Task, platform: Platform, run: RunContext, deadline: f
                                f"wanted <= {limit} s)")
 
 
-def _run_started(run: RunContext) -> datetime:
+def _run_started() -> datetime:
     context = _context()
     dag_run = context.get("dag_run")
     start = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
