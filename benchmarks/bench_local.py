@@ -45,9 +45,9 @@ def dag_parse_times(repeat: int) -> dict[str, dict]:
 
 
 def end_to_end(customers: int, changes: int) -> dict:
-    from edp.local import source_db
-    from edp.local.airflow_run import run_dag
-    from edp.local.postgres import EmbeddedPostgres
+    from edp_dev import shop as source_db
+    from edp_dev.airflow_run import run_dag
+    from edp_dev.local.postgres import EmbeddedPostgres
     from tests.conftest import isolated_home
 
     with isolated_home("bench") as paths:
@@ -82,7 +82,7 @@ def merge_engines(rows: int) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from edp.local.glue import load_script, spark_session
+    from edp_dev.local.glue import load_script, spark_session
 
     rng = random.Random(5)
     keys = max(1, rows // 4)

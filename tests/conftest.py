@@ -32,7 +32,7 @@ def isolated_home(name: str):
     try:
         yield local_paths()
     finally:
-        from edp.local.postgres import EmbeddedPostgres
+        from edp_dev.local.postgres import EmbeddedPostgres
 
         pg = EmbeddedPostgres(root / "pg")
         if pg.is_initialised():
@@ -52,7 +52,7 @@ def spec():
 @pytest.fixture(scope="module")
 def pg_home():
     """A started, empty embedded PostgreSQL in its own state folder (one per test module)."""
-    from edp.local.postgres import EmbeddedPostgres
+    from edp_dev.local.postgres import EmbeddedPostgres
 
     with isolated_home("pg") as paths:
         conn = EmbeddedPostgres(paths.pg).start()
@@ -61,7 +61,7 @@ def pg_home():
 
 @pytest.fixture(scope="session")
 def spark():
-    from edp.local.glue import spark_session
+    from edp_dev.local.glue import spark_session
 
     session = spark_session()
     yield session

@@ -1,7 +1,7 @@
 """The Airflow UI as a person uses it: headless Chromium logs in, triggers edp_pipeline through the Params
 form and sees the run succeed.
 
-The stack is the one `edp airflow up` starts (`edp.local.airflow_stack`), in a state folder of its own
+The stack is the one `edp airflow up` starts (`edp_dev.airflow_stack`), in a state folder of its own
 with a small seeded source.  The browser is Debian's Chromium driven by Playwright (no browser download).
 """
 
@@ -25,7 +25,7 @@ RUN_TIMEOUT = 240  # a local run takes ~70 s; each task's first retry waits 60 s
 
 @pytest.fixture(scope="module")
 def stack():
-    from edp.local import airflow_stack
+    from edp_dev import airflow_stack
 
     with isolated_home("airflow-ui") as paths:
         info = airflow_stack.start_stack(seed_customers=60)

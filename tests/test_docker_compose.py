@@ -14,8 +14,8 @@ import subprocess
 import pytest
 import yaml
 
-from edp.local import airflow_stack
 from edp.settings import REPO_ROOT
+from edp_dev import airflow_stack
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 AIRFLOW_SERVICES = {

@@ -14,8 +14,8 @@ import pytest
 
 from edp import mwaa
 from edp.cli import main as edp_main
-from edp.local.emulator import AwsEmulator
 from edp.settings import REPO_ROOT, ConfigError
+from edp_dev.emulator.server import AwsEmulator
 
 ROLE = "arn:aws:iam::123456789012:role/edp-local-mwaa"
 NETWORK = {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]}

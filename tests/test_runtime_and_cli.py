@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from edp.cli import main
-from edp.local import source_db
 from edp.runtime import run_context
 from edp.settings import REPO_ROOT, ConfigError, resolve_target
+from edp_dev import shop as source_db
 
 
 def test_run_context_defaults_and_order(spec):

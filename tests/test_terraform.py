@@ -98,9 +98,9 @@ def test_data_loss_lists_buckets_and_unsnapshotted_databases():
 
 def test_operator_refuses_to_delete_a_bucket_and_leaves_it(tmp_path):
     """Both ways a bucket can go (a destroy, or a plan that drops it) are refused before anything runs."""
-    from edp.local.emulator import AwsEmulator
     from edp.operators.terraform import TerraformOperator
     from edp.terraform import DataLossRefused
+    from edp_dev.emulator.server import AwsEmulator
 
     work = tmp_path / "bucket"
     shutil.copytree(MODULE.with_name("bucket"), work)

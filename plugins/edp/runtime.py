@@ -23,7 +23,7 @@ from edp.spec import Spec, Task, load_spec
 log = logging.getLogger(__name__)
 
 # target -> module holding one function per task kind
-EXECUTORS = {"local": "edp.local.executors", "aws": "edp.aws.executors"}
+EXECUTORS = {"local": "edp_dev.local.executors", "aws": "edp.aws.executors"}
 
 
 def available_targets() -> tuple[str, ...]:

@@ -15,8 +15,8 @@ from edp import alerts
 from edp.aws import calls, publish
 from edp.aws.names import Platform
 from edp.environments import parameter_name
-from edp.local.emulator import AwsEmulator
 from edp.settings import PermanentError
+from edp_dev.emulator.server import AwsEmulator
 
 FOUNDATION = {"glue_job_name": "edp-local-bronze-to-silver", "crawler_names": {"silver": "edp-local-silver"},
               "bucket_names": {"artifacts": "edp-local-artifacts"}, "dms": {"replication_instance_id": "i",

@@ -13,9 +13,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from edp.local import source_db
-from edp.local.airflow_run import run_dag
-from edp.local.postgres import EmbeddedPostgres
+from edp_dev import shop as source_db
+from edp_dev.airflow_run import run_dag
+from edp_dev.local.postgres import EmbeddedPostgres
 from tests.conftest import isolated_home, source_connection
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from edp import dms_format as dms
-from edp.local.glue import load_script
+from edp_dev.local import dms_format as dms
+from edp_dev.local.glue import load_script
 
 b2s = load_script("bronze_to_silver.py")
 COLS = ["Op", "dms_timestamp", "dms_change_seq", "id", "name"]

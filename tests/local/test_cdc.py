@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from edp import dms_format as dms
-from edp.local import source_db
-from edp.local.cdc import LocalDms
-from edp.local.pgoutput import DecodeError
+from edp_dev import shop as source_db
+from edp_dev.local import dms_format as dms
+from edp_dev.local.cdc import LocalDms
+from edp_dev.local.pgoutput import DecodeError
 from tests.conftest import source_connection
 
 KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id", "order_items": "order_item_id"}

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from edp.local.emulator import AwsEmulator, diagnose
 from edp.settings import REPO_ROOT
+from edp_dev.emulator.server import AwsEmulator, diagnose
 
 ASL = REPO_ROOT / "terraform" / "modules" / "step_functions" / "definition.asl.json"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from edp.local.emulator import AwsEmulator
 from edp.settings import REPO_ROOT
 from edp.terraform import TerraformRunner
+from edp_dev.emulator.server import AwsEmulator
 
 MODULES = REPO_ROOT / "terraform" / "modules"
 requires_terraform = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")

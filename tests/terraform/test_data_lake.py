@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from edp.local.emulator import AwsEmulator
+from edp_dev.emulator.server import AwsEmulator
 from tests.terraform.conftest import applied_example, local_example, requires_terraform
 
 pytestmark = requires_terraform

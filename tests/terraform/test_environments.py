@@ -18,9 +18,9 @@ import pytest
 from edp import asl, session
 from edp.cli import main as edp
 from edp.environments import ENVIRONMENTS, LAYERS, LOCAL_REGION, published_outputs, terraform_dir, terraform_root
-from edp.local.airflow_run import run_dag
-from edp.local.emulator import AwsEmulator
 from edp.terraform import TerraformRunner
+from edp_dev.airflow_run import run_dag
+from edp_dev.emulator.server import AwsEmulator
 from tests.conftest import isolated_home
 from tests.terraform.conftest import requires_terraform
 

@@ -1,6 +1,6 @@
 """The ingestion module against the local AWS emulator: a private, encrypted PostgreSQL with logical
 replication whose password only RDS knows, and a DMS full-load-and-CDC task that writes Bronze in the
-layout `edp.dms_format` reproduces locally. DMS reads a DMS-shaped copy of the master secret that the
+layout `edp_dev.local.dms_format` reproduces locally. DMS reads a DMS-shaped copy of the master secret that the
 module writes through an ephemeral read and a write-only argument, so the password never reaches
 Terraform's state. Destroying the session leaves a final snapshot and nothing else."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from edp import dms_format
-from edp.local.emulator import AwsEmulator
+from edp_dev.emulator.server import AwsEmulator
+from edp_dev.local import dms_format
 from tests.terraform.conftest import applied_example, example_dir, local_example, requires_terraform
 
 pytestmark = requires_terraform
@@ -158,7 +158,7 @@ def test_bronze_target_writes_parquet_in_the_local_layout(applied, key_arn):
     assert s3["BucketName"] == "edp-local-bronze" and not s3.get("BucketFolder")  # <bucket>/<schema>/<table>/
     assert s3["DataFormat"] == "parquet" and s3["ParquetVersion"] == "parquet-2-0"
     assert s3["TimestampColumnName"] == dms_format.TIMESTAMP_COLUMN
-    # full-load rows carry no Op, CDC rows carry Op first: as edp.dms_format.bronze_schema writes them
+    # full-load rows carry no Op, CDC rows carry Op first: as edp_dev.local.dms_format.bronze_schema writes them
     assert s3["IncludeOpForFullLoad"] is False and s3["CdcInsertsAndUpdates"] is False
     assert s3["DatePartitionEnabled"] is False
     assert s3["EncryptionMode"] == "SSE_KMS" and s3["ServerSideEncryptionKmsKeyId"] == key_arn

@@ -12,9 +12,9 @@ import zipfile
 
 import pytest
 
-from edp.local.emulator import AwsEmulator
 from edp.settings import REPO_ROOT
 from edp.terraform import TerraformError
+from edp_dev.emulator.server import AwsEmulator
 from tests.terraform.conftest import MODULES, applied_example, local_example, requires_terraform
 
 pytestmark = requires_terraform

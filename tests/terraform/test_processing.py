@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from edp import dms_format
 from edp.settings import glue_scripts_dir
+from edp_dev.local import dms_format
 from tests.terraform.conftest import applied_example, requires_terraform
 
 pytestmark = requires_terraform

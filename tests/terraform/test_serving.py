@@ -2,7 +2,7 @@
 the service (never in variables, state or outputs), its default role reading only the Gold prefix.
 
 Planned against the emulator (what Terraform would send AWS), then applied and destroyed against it:
-moto has no Redshift Serverless, so the emulator supplies one (edp.local.emulator_redshift_serverless).
+moto has no Redshift Serverless, so the emulator supplies one (edp_dev.emulator.redshift_serverless).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from edp.local.emulator import AwsEmulator
 from edp.terraform import TerraformError
+from edp_dev.emulator.server import AwsEmulator
 from tests.terraform.conftest import applied_example, local_example, requires_terraform
 
 pytestmark = requires_terraform

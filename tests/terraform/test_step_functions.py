@@ -9,8 +9,8 @@ import re
 import pytest
 
 from edp import asl
-from edp.local.emulator import AwsEmulator
 from edp.settings import REPO_ROOT
+from edp_dev.emulator.server import AwsEmulator
 from tests.terraform.conftest import applied_example, local_example, requires_terraform
 
 MODULE = REPO_ROOT / "terraform" / "modules" / "step_functions"

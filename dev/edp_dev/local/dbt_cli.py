@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from edp.local.catalog import CATALOG_FILE
 from edp.settings import dbt_project_dir, local_paths
+from edp_dev.local.catalog import CATALOG_FILE
 
 log = logging.getLogger(__name__)
 COMMANDS = ("build", "run", "test")

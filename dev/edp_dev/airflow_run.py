@@ -2,7 +2,7 @@
 
 The Airflow process is a child with its own environment, so AIRFLOW_HOME and
 friends never need to be set by hand and never leak into the caller.  Run as
-`python -m edp.local.airflow_run <dag_id> <conf json>`.
+`python -m edp_dev.airflow_run <dag_id> <conf json>`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def ensure_metadata_db() -> None:
 def run_dag(dag_id: str, conf: dict, log_file: Path | None = None) -> int:
     """Run one DagRun to completion in a child process; returns its exit code (0 = success)."""
     ensure_metadata_db()
-    argv = [sys.executable, "-m", "edp.local.airflow_run", dag_id, json.dumps(conf)]
+    argv = [sys.executable, "-m", "edp_dev.airflow_run", dag_id, json.dumps(conf)]
     if log_file is None:
         return subprocess.run(argv, env=airflow_env()).returncode
     log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import time
 
-from edp.local import catalog, dbt_cli, glue, publish
-from edp.local.cdc import LocalDms
 from edp.runtime import RunContext
 from edp.settings import local_paths
 from edp.spec import Task
+from edp_dev.local import catalog, dbt_cli, glue, publish
+from edp_dev.local.cdc import LocalDms
 
 
 def cdc_ingest(task: Task, run: RunContext) -> dict:

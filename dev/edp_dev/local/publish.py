@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from edp import report
-from edp.local.dbt_cli import BUILD_RESULTS
 from edp.runtime import RunContext
 from edp.settings import local_paths
+from edp_dev.local.dbt_cli import BUILD_RESULTS
 
 DBT_FILES = {"manifest.json": "manifest.json", BUILD_RESULTS: "run_results.json", "catalog.json": "catalog.json"}
 

@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from edp.local.ports import free_port, port_is_free
 from edp.settings import ConfigError, local_paths
+from edp_dev.ports import free_port, port_is_free
 
 DATABASE = "shop"
 USER = "edp"

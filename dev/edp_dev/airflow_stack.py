@@ -30,9 +30,9 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from edp.local.airflow_run import airflow_env
-from edp.local.ports import free_port, port_is_free
 from edp.settings import REPO_ROOT, local_paths
+from edp_dev.airflow_run import airflow_env
+from edp_dev.ports import free_port, port_is_free
 
 HEALTH_PATH = "/api/v2/monitor/health"
 COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
@@ -119,8 +119,8 @@ def start_source(seed_customers: int | None = 200) -> None:
     """The embedded source PostgreSQL, seeded (as `edp demo` does) when it holds no data yet."""
     import psycopg2
 
-    from edp.local import source_db
-    from edp.local.postgres import EmbeddedPostgres
+    from edp_dev import shop as source_db
+    from edp_dev.local.postgres import EmbeddedPostgres
 
     conn = psycopg2.connect(EmbeddedPostgres(local_paths().pg).start().dsn())
     try:
@@ -173,7 +173,7 @@ def stop_stack(stop_source: bool = True, timeout: float = 30) -> bool:
         _stop_group(info.pid, timeout)
     pid_file().unlink(missing_ok=True)
     if stop_source:
-        from edp.local.postgres import EmbeddedPostgres
+        from edp_dev.local.postgres import EmbeddedPostgres
 
         pg = EmbeddedPostgres(local_paths().pg)
         if pg.is_initialised():

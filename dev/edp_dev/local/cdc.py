@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edp import dms_format as dms
-from edp.local.pgoutput import Decoder, Transaction
-from edp.local.postgres import Connection
 from edp.settings import ConfigError
+from edp_dev.local import dms_format as dms
+from edp_dev.local.pgoutput import Decoder, Transaction
+from edp_dev.local.postgres import Connection
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,9 @@ class LocalDms:
     def for_spec(cls, spec) -> LocalDms:
         """The replication task of the local target: the embedded source (started if need be), every
         source table of the task list, Bronze under the local state folder."""
-        from edp.local.postgres import EmbeddedPostgres
-        from edp.local.source_db import PUBLICATION
         from edp.settings import local_paths
+        from edp_dev.local.postgres import EmbeddedPostgres
+        from edp_dev.shop import PUBLICATION
 
         paths = local_paths()
         return cls(EmbeddedPostgres(paths.pg).start(), paths.bronze, spec.source_schema, spec.table_names, PUBLICATION)

@@ -8,7 +8,7 @@ definition the way the service does for the structural errors that matter
 (JSON, StartAt, every transition's target, state types) and answers in the
 service's shape.
 
-    python -m edp.local.emulator --port 4566      # serve until interrupted
+    python -m edp_dev.emulator.server --port 4566      # serve until interrupted
     AwsEmulator().start() / .stop()              # from code and tests
 """
 
@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from edp.environments import LOCAL_REGION, emulator_client
-from edp.local.ports import free_port
+from edp_dev.ports import free_port
 
 STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
 TERMINAL_TYPES = {"Succeed", "Fail"}
@@ -74,23 +74,14 @@ def _diag(code: str, message: str, location: str) -> dict:
 
 def install_missing_calls(container_outputs: Path | None = None) -> None:
     """Teach moto the calls the AWS provider makes and moto lacks: Step Functions here, the rest in one
-    `emulator_<service>` module each (DMS, Glue, MWAA, RDS, Redshift Serverless, bucket-policy conditions)."""
+    module each in `edp_dev.emulator` (DMS, Glue, MWAA, RDS, Redshift Serverless, bucket-policy conditions)."""
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    from edp.local import (
-        emulator_dms,
-        emulator_ecs,
-        emulator_glue,
-        emulator_mwaa,
-        emulator_policy_conditions,
-        emulator_rds,
-        emulator_redshift_serverless,
-    )
+    from edp_dev.emulator import dms, ecs, glue, mwaa, policy_conditions, rds, redshift_serverless
 
-    for supplement in (emulator_dms, emulator_glue, emulator_rds, emulator_policy_conditions,
-                       emulator_redshift_serverless, emulator_mwaa):
+    for supplement in (dms, glue, rds, policy_conditions, redshift_serverless, mwaa):
         supplement.install()
-    emulator_ecs.install(container_outputs)
+    ecs.install(container_outputs)
 
     def validate_state_machine_definition(self) -> str:
         diagnostics = diagnose(self._get_param("definition"))
@@ -110,7 +101,7 @@ class AwsEmulator:
     """A moto server in a child process on 127.0.0.1; `endpoint` is what boto3 and Terraform point at."""
 
     def __init__(self, port: int | None = None, log_file: Path | None = None, container_outputs: Path | None = None):
-        """`container_outputs`: files the dbt task's container would upload (see emulator_ecs)."""
+        """`container_outputs`: files the dbt task's container would upload (see edp_dev.emulator.ecs)."""
         self.port = port or free_port()
         self.container_outputs = container_outputs
         self.recording = Path(log_file or Path(os.environ.get("TMPDIR", "/tmp")) / "edp-emulator").with_suffix(
@@ -123,7 +114,7 @@ class AwsEmulator:
         env = {**os.environ, "MOTO_PORT": str(self.port),  # moto's own internal calls go to this port too
                "MOTO_RECORDER_FILEPATH": str(self.recording)}
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        argv = [sys.executable, "-m", "edp.local.emulator", "--port", str(self.port)]
+        argv = [sys.executable, "-m", "edp_dev.emulator.server", "--port", str(self.port)]
         if self.container_outputs:
             argv += ["--container-outputs", str(self.container_outputs)]
         self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
