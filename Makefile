@@ -1,5 +1,5 @@
 # The front door. `make demo` and `make test` set everything up themselves.
-.PHONY: help setup demo test lint bench sfn clean
+.PHONY: help setup demo check test lint checkov bench sfn clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -10,12 +10,15 @@ setup:  ## create .venv (with the edp command) and install tools; idempotent
 demo: setup  ## the main job: the local end-to-end pipeline on real engines
 	.venv/bin/edp demo
 
-test: setup  ## every test: unit, DAG integrity, Terraform, end-to-end on real engines
-	EDP_TF_PLUGIN_DIR="$$(bash scripts/find-tf-mirror.sh)" .venv/bin/python -m pytest
+check: setup  ## the fast tier (minutes): ruff, mypy, actionlint, terraform fmt/validate, ASL freshness, unit tests
+	bash scripts/check.sh
 
-lint: setup  ## ruff, the Step Functions freshness check and checkov over terraform/
-	.venv/bin/ruff check .
-	.venv/bin/edp sfn check
+test: setup  ## the full suite: unit, integration and system tiers, in parallel; prints its time
+	bash scripts/test.sh
+
+lint: check checkov  ## the fast tier and checkov
+
+checkov: setup  ## checkov over terraform/ (offline)
 	.edp/tools/checkov/bin/checkov -d terraform --framework terraform --skip-download --download-external-modules false --quiet --compact
 
 bench: setup  ## parse-time and end-to-end benchmarks -> benchmarks/results/

@@ -21,6 +21,20 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 logging.getLogger("py4j").setLevel(logging.ERROR)
 
 
+TIERS = ("unit", "integration", "system")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test is in one tier: `integration` and `system` are marked where they are written (a module's
+    `pytestmark` or the test itself); everything else is `unit` (no server, no JVM, no cloud provider)."""
+    for item in items:
+        marks = {m.name for m in item.iter_markers()} & set(TIERS)
+        if len(marks) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is marked {sorted(marks)}: one tier per test")
+        if not marks:
+            item.add_marker(pytest.mark.unit)
+
+
 @contextmanager
 def isolated_home(name: str):
     """A state folder of its own under .edp/tests (PostgreSQL, when root runs it as `postgres`,

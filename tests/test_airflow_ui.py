@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import isolated_home
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DAG_ID = "edp_pipeline"

@@ -17,7 +17,7 @@ from edp.cli import main as edp_main
 from edp.settings import REPO_ROOT, ConfigError
 from edp_dev.emulator.server import AwsEmulator
 
-ROLE = "arn:aws:iam::123456789012:role/edp-local-mwaa"
+ROLE = "arn:aws:iam::123456789012:role/edp-emulator-mwaa"
 NETWORK = {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]}
 
 
@@ -125,9 +125,9 @@ def emulator():
 
 
 @pytest.fixture
-def local_env(emulator, monkeypatch):
+def emulator_env(emulator, monkeypatch):
     monkeypatch.setenv("EDP_AWS_ENDPOINT", emulator.endpoint)
-    monkeypatch.setenv("EDP_ENVIRONMENT", "local")
+    monkeypatch.setenv("EDP_ENVIRONMENT", "emulator")
     return emulator
 
 
@@ -158,18 +158,19 @@ def _keys(emulator, bucket: str) -> set[str]:
     return {o["Key"] for page in pages for o in page.get("Contents", [])}
 
 
-def test_deploy_syncs_the_bucket_and_points_the_environment_at_the_new_versions(local_env, repo):
-    emulator = local_env
-    _mwaa_environment(emulator, "edp-local-mwaa-explicit", "edp-local-explicit")
-    result = mwaa.deploy("local", bucket="edp-local-mwaa-explicit", name="edp-local-explicit", repo_root=repo,
+@pytest.mark.integration
+def test_deploy_syncs_the_bucket_and_points_the_environment_at_the_new_versions(emulator_env, repo):
+    emulator = emulator_env
+    _mwaa_environment(emulator, "edp-emulator-mwaa-explicit", "edp-emulator-explicit")
+    result = mwaa.deploy("emulator", bucket="edp-emulator-mwaa-explicit", name="edp-emulator-explicit", repo_root=repo,
                          echo=lambda _: None)
 
-    keys = _keys(emulator, "edp-local-mwaa-explicit")
+    keys = _keys(emulator, "edp-emulator-mwaa-explicit")
     assert {"dags/", "dags/edp_pipeline.py", "dags/edp_session.py", "dags/pipeline.yaml", "dags/.airflowignore",
-            "dags/terraform/environments/dev/session/main.tf", "glue_scripts/bronze_to_silver.py",
+            "dags/terraform/environments/dev.tfvars", "glue_scripts/bronze_to_silver.py",
             "plugins.zip", "requirements.txt", "startup.sh"} <= keys
     assert not [k for k in keys if ".terraform" in k or "tfstate" in k or "__pycache__" in k]
-    environment = mwaa.mwaa_client("local").get_environment(Name="edp-local-explicit")["Environment"]
+    environment = mwaa.mwaa_client("emulator").get_environment(Name="edp-emulator-explicit")["Environment"]
     assert result.updated and environment["LastUpdate"]["Status"] == "SUCCESS"
     assert environment["DagS3Path"] == "dags/"
     assert {k: environment[f"{stem}S3ObjectVersion"] for k, stem in
@@ -178,7 +179,7 @@ def test_deploy_syncs_the_bucket_and_points_the_environment_at_the_new_versions(
     assert environment["PluginsS3Path"] == "plugins.zip" and environment["StartupScriptS3Path"] == "startup.sh"
 
     # a second deploy of the same tree uploads nothing and leaves the environment alone
-    again = mwaa.deploy("local", bucket="edp-local-mwaa-explicit", name="edp-local-explicit", repo_root=repo,
+    again = mwaa.deploy("emulator", bucket="edp-emulator-mwaa-explicit", name="edp-emulator-explicit", repo_root=repo,
                         echo=lambda _: None)
     assert (again.uploaded, again.deleted, again.updated, again.versions) == ([], [], False, result.versions)
 
@@ -186,61 +187,65 @@ def test_deploy_syncs_the_bucket_and_points_the_environment_at_the_new_versions(
     (repo / "glue_scripts" / "bronze_to_silver.py").unlink()
     (repo / "terraform" / "modules" / "processing" / "README.md").unlink()
     (repo / "dags" / "edp_pipeline.py").write_text((repo / "dags" / "edp_pipeline.py").read_text() + "\n# changed\n")
-    third = mwaa.deploy("local", bucket="edp-local-mwaa-explicit", name="edp-local-explicit", repo_root=repo,
+    third = mwaa.deploy("emulator", bucket="edp-emulator-mwaa-explicit", name="edp-emulator-explicit", repo_root=repo,
                         echo=lambda _: None)
     assert third.uploaded == ["dags/edp_pipeline.py"]
     assert sorted(third.deleted) == ["dags/terraform/modules/processing/README.md", "glue_scripts/bronze_to_silver.py"]
     assert not third.updated
-    keys = _keys(emulator, "edp-local-mwaa-explicit")
+    keys = _keys(emulator, "edp-emulator-mwaa-explicit")
     assert "glue_scripts/bronze_to_silver.py" not in keys and "dags/" in keys
 
 
-def test_deploy_reads_bucket_and_environment_from_the_published_foundation(local_env, repo):
-    emulator = local_env
-    _mwaa_environment(emulator, "edp-local-mwaa-published", "edp-local-published")
-    outputs = {"environment": "local", "mwaa": {"bucket_name": "edp-local-mwaa-published",
-                                                "environment_name": "edp-local-published",
+@pytest.mark.integration
+def test_deploy_reads_bucket_and_environment_from_the_published_foundation(emulator_env, repo):
+    emulator = emulator_env
+    _mwaa_environment(emulator, "edp-emulator-mwaa-published", "edp-emulator-published")
+    outputs = {"environment": "emulator", "mwaa": {"bucket_name": "edp-emulator-mwaa-published",
+                                                "environment_name": "edp-emulator-published",
                                                 "execution_role_arn": ROLE, "webserver_url": None}}
-    emulator.client("ssm").put_parameter(Name="/edp-local/foundation", Type="String", Value=json.dumps(outputs),
+    emulator.client("ssm").put_parameter(Name="/edp-emulator/foundation", Type="String", Value=json.dumps(outputs),
                                          Overwrite=True)
     try:
-        result = mwaa.deploy("local", repo_root=repo, echo=lambda _: None)
-        assert (result.bucket, result.name, result.updated) == ("edp-local-mwaa-published", "edp-local-published", True)
-        assert "dags/edp_session.py" in _keys(emulator, "edp-local-mwaa-published")
+        result = mwaa.deploy("emulator", repo_root=repo, echo=lambda _: None)
+        assert (result.bucket, result.name, result.updated) == ("edp-emulator-mwaa-published", "edp-emulator-published", True)
+        assert "dags/edp_session.py" in _keys(emulator, "edp-emulator-mwaa-published")
         # MWAA switched off in the foundation: the error names what is missing and the way around it
         outputs["mwaa"]["environment_name"] = None
-        emulator.client("ssm").put_parameter(Name="/edp-local/foundation", Type="String", Value=json.dumps(outputs),
+        emulator.client("ssm").put_parameter(Name="/edp-emulator/foundation", Type="String", Value=json.dumps(outputs),
                                              Overwrite=True)
-        with pytest.raises(ConfigError, match=r"environment_name \(--name\).*/edp-local/foundation.*enable_mwaa"):
-            mwaa.deploy("local", repo_root=repo, echo=lambda _: None)
-        assert mwaa.deploy_target("local", name="edp-local-published").bucket == "edp-local-mwaa-published"
+        with pytest.raises(ConfigError, match=r"environment_name \(--name\).*/edp-emulator/foundation.*enable_mwaa"):
+            mwaa.deploy("emulator", repo_root=repo, echo=lambda _: None)
+        assert mwaa.deploy_target("emulator", name="edp-emulator-published").bucket == "edp-emulator-mwaa-published"
     finally:
-        emulator.client("ssm").delete_parameter(Name="/edp-local/foundation")
+        emulator.client("ssm").delete_parameter(Name="/edp-emulator/foundation")
 
 
-def test_deploy_without_published_outputs_or_options_says_what_is_missing(local_env):
+@pytest.mark.integration
+def test_deploy_without_published_outputs_or_options_says_what_is_missing(emulator_env):
     with pytest.raises(ConfigError, match=r"bucket_name \(--bucket\) or environment_name \(--name\)"):
-        mwaa.deploy_target("local")
+        mwaa.deploy_target("emulator")
 
 
-def test_cli_deploy_reports_a_missing_environment(local_env, capsys):
-    s3 = local_env.client("s3")
-    s3.create_bucket(Bucket="edp-local-mwaa-cli", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-    s3.put_bucket_versioning(Bucket="edp-local-mwaa-cli", VersioningConfiguration={"Status": "Enabled"})
-    assert edp_main(["mwaa", "deploy", "--bucket", "edp-local-mwaa-cli", "--name", "nowhere"]) == 2
+@pytest.mark.integration
+def test_cli_deploy_reports_a_missing_environment(emulator_env, capsys):
+    s3 = emulator_env.client("s3")
+    s3.create_bucket(Bucket="edp-emulator-mwaa-cli", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3.put_bucket_versioning(Bucket="edp-emulator-mwaa-cli", VersioningConfiguration={"Status": "Enabled"})
+    assert edp_main(["mwaa", "deploy", "--bucket", "edp-emulator-mwaa-cli", "--name", "nowhere"]) == 2
     assert "Environment nowhere not found" in capsys.readouterr().err
 
 
-def test_an_object_whose_etag_is_no_md5_is_compared_by_its_recorded_hash(local_env, tmp_path):
+@pytest.mark.integration
+def test_an_object_whose_etag_is_no_md5_is_compared_by_its_recorded_hash(emulator_env, tmp_path):
     """SSE-KMS objects (the MWAA bucket's default) have ETags that are not the MD5 of their bytes."""
-    s3 = local_env.client("s3")
-    s3.create_bucket(Bucket="edp-local-mwaa-kms", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3 = emulator_env.client("s3")
+    s3.create_bucket(Bucket="edp-emulator-mwaa-kms", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     path = tmp_path / "dag.py"
     path.write_text("print('hi')\n")
-    s3.put_object(Bucket="edp-local-mwaa-kms", Key="dags/dag.py", Body=path.read_bytes(),
+    s3.put_object(Bucket="edp-emulator-mwaa-kms", Key="dags/dag.py", Body=path.read_bytes(),
                   Metadata={mwaa.SHA_METADATA: hashlib.sha256(path.read_bytes()).hexdigest()})
-    result = mwaa.DeployResult("edp-local-mwaa-kms", "x")
-    sync = mwaa._BucketSync(mwaa.aws_client("s3", "local"), "edp-local-mwaa-kms", result)
+    result = mwaa.DeployResult("edp-emulator-mwaa-kms", "x")
+    sync = mwaa._BucketSync(mwaa.aws_client("s3", "emulator"), "edp-emulator-mwaa-kms", result)
     sync.put("dags/dag.py", path, etag="not-an-md5")
     assert result.uploaded == []
     path.write_text("print('changed')\n")

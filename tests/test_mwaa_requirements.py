@@ -22,7 +22,7 @@ import pytest
 from edp import mwaa
 from edp.settings import REPO_ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 PARSE = """
 import json, sys

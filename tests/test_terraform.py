@@ -96,18 +96,21 @@ def test_data_loss_lists_buckets_and_unsnapshotted_databases():
     ]
 
 
+@pytest.mark.integration  # the AWS provider against the emulator
 def test_operator_refuses_to_delete_a_bucket_and_leaves_it(tmp_path):
     """Both ways a bucket can go (a destroy, or a plan that drops it) are refused before anything runs."""
+    from edp.environments import OVERRIDE_FILE, terraform_dir
     from edp.operators.terraform import TerraformOperator
     from edp.terraform import DataLossRefused
     from edp_dev.emulator.server import AwsEmulator
 
     work = tmp_path / "bucket"
     shutil.copytree(MODULE.with_name("bucket"), work)
+    shutil.copyfile(terraform_dir() / "environments" / OVERRIDE_FILE, work / OVERRIDE_FILE)
     with AwsEmulator() as emulator:
         def operator(command, **variables):
-            return TerraformOperator(task_id=command, working_dir=str(work), command=command,
-                                     variables={"endpoint": emulator.endpoint, **variables})
+            return TerraformOperator(task_id=command, working_dir=str(work), command=command, variables=variables,
+                                     env={"AWS_ENDPOINT_URL": emulator.endpoint})
 
         operator("plan_and_apply").execute(context={})
         with pytest.raises(DataLossRefused, match=r"aws_s3_bucket.data\[0\] \(aws_s3_bucket\) would be deleted"):

@@ -154,8 +154,8 @@ def _cdc_ingest(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
             "Parameters": {"ReplicationTaskArn.$": arn, "StartReplicationTaskType": start_type},
             "TimeoutSeconds": 300, "ResultPath": None}, step(task, "wait"))
 
-    def is_status(*values: str) -> dict:
-        rules = [{"Variable": status, "StringEquals": v} for v in values]
+    def is_status(*values: str) -> dict[str, Any]:
+        rules: list[dict[str, Any]] = [{"Variable": status, "StringEquals": v} for v in values]
         return rules[0] if len(rules) == 1 else {"Or": rules}
 
     start_types = sorted(set(calls.DMS_START_TYPE.values()))

@@ -57,7 +57,7 @@ def cmd_infra(args) -> int:
 
     root = terraform_root(args.environment, args.layer)
     runner = root.runner(echo=print)
-    runner.init(backend_config=root.backend_config)
+    root.init(runner)
     changed = runner.plan(root.plan_file, root.variables, destroy=args.action == "destroy")
     if args.action != "plan" and changed:
         runner.apply(root.plan_file, protect_data=not args.allow_data_loss)

@@ -9,6 +9,7 @@ function, `_wire`, from the same `Spec.edges()` the ASL renderer reads.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from edp.settings import PermanentError
 from edp.spec import Spec, Task, topological_order
@@ -86,7 +87,7 @@ def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "loca
         doc_md=doc_md,
         deadline=late_run_alert(spec),
     ) as dag:
-        operators = {}
+        operators: dict[str, Any] = {}
         for task in topological_order(spec):
             operators[task.id] = _task(spec, task, operators)
         _wire(spec, operators)
@@ -139,6 +140,7 @@ def _session_pair(spec: Spec, task: Task, operator) -> None:
     the task fails, and a failed teardown fails the run (a session left on costs money)."""
     from airflow.sdk import task as task_decorator
 
+    assert task.session, "only a task that declares a session mode gets the pair"
     spec_path, mode = str(spec.path), task.session
 
     def step(name: str):

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edp.environments import aws_client, parameter_name, published_outputs, resolve_environment
+from edp.environments import EMULATOR, aws_client, parameter_name, published_outputs, resolve_environment
 from edp.settings import REPO_ROOT, ConfigError
 
 MWAA_PYTHON = "3.12"        # the Python MWAA runs its Airflow 3 environments on
@@ -170,7 +170,7 @@ class DeployResult:
 
 def deploy_target(environment: str, bucket: str | None = None, name: str | None = None) -> DeployTarget:
     """The MWAA bucket and environment name: given, or from the foundation's published `mwaa` output."""
-    mwaa = {}
+    mwaa: dict[str, str] = {}
     if not (bucket and name):
         mwaa = (published_outputs(environment, "foundation") or {}).get("mwaa") or {}
     bucket, name = bucket or mwaa.get("bucket_name"), name or mwaa.get("environment_name")
@@ -181,12 +181,13 @@ def deploy_target(environment: str, bucket: str | None = None, name: str | None 
             f"no MWAA {' or '.join(missing)} for environment {environment!r}: the foundation's published outputs "
             f"({parameter_name(environment, 'foundation')}) do not name it (not applied yet, or enable_mwaa is "
             "false); apply the foundation with MWAA enabled or pass the option")
+    assert bucket and name  # both named, or refused above
     return DeployTarget(bucket, name)
 
 
 def mwaa_client(environment: str):
     client = aws_client("mwaa", environment)
-    if resolve_environment(environment) == "local":
+    if resolve_environment(environment) == EMULATOR:
         # botocore prepends `api.` to MWAA's host; the emulator is a loopback address with no such name
         client.meta.config.inject_host_prefix = False
     return client
@@ -219,7 +220,9 @@ def deploy(environment: str | None = None, bucket: str | None = None, name: str 
         for key in sorted(set(remote) - set(files) - {DAGS_PREFIX}):  # `dags/` itself is Terraform's marker
             sync.delete(key)
         for key, path in built.items():
-            result.versions[key] = sync.put(key, path, sync.etag(key), need_version=True)
+            version = sync.put(key, path, sync.etag(key), need_version=True)
+            assert version is not None  # need_version: put raises when the bucket keeps no versions
+            result.versions[key] = version
     echo(f"s3://{target.bucket}: {len(result.uploaded)} uploaded, {len(result.deleted)} deleted, "
          f"{len(files) + len(built) - len(result.uploaded)} unchanged")
     result.updated = _update_environment(mwaa_client(environment), target.name, result.versions)
@@ -279,7 +282,7 @@ class _BucketSync:
         return self._version(key, version) if need_version else None
 
     def _version(self, key: str, version: str | None) -> str:
-        if version in (None, "null"):
+        if version is None or version == "null":
             raise ConfigError(f"s3://{self.bucket}/{key} has no object version: MWAA pins plugins, requirements and "
                               "the startup script by version, so the bucket must be versioned")
         return version

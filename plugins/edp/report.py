@@ -7,12 +7,13 @@ arrive at every layer (rows per layer and table), and where did the time go
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 _COLORS = {"bronze": "#b07a3b", "silver": "#8c96a3", "gold": "#c9a227", "task": "#3b6fb0"}
 
 
-def bar_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> str:
+def bar_chart(title: str, bars: Sequence[tuple[str, float, str]], unit: str = "") -> str:
     """A horizontal bar chart as inline SVG; `bars` are (label, value, colour)."""
     width, label_w, row_h = 720, 260, 24
     top = 30

@@ -117,7 +117,7 @@ def next_session(request: Request, current: Session, now: datetime) -> dict[str,
 
 def read(root: TerraformRoot, echo=None) -> Session:
     runner = root.runner(echo)
-    runner.init(backend_config=root.backend_config)
+    root.init(runner)
     return Session.from_outputs(runner.output())
 
 
@@ -140,9 +140,11 @@ def _terraform_args(root: TerraformRoot, wanted: dict[str, Any], summary: str) -
     return {
         "working_dir": str(root.working_dir),
         "backend_config": root.backend_config,
-        "env": {"TF_DATA_DIR": str(root.data_dir)},
+        "backend_config_files": list(root.backend_config_files),
+        "var_files": list(root.var_files),
+        "env": root.runner_env,
         "plan_file": root.plan_file,
-        "variables": {**root.variables, "session": wanted},
+        "variables": {**root.variables, "request": wanted},
         "summary": summary,
     }
 

@@ -61,7 +61,7 @@ class TerraformRunner:
     """Runs Terraform in one working directory; every call streams Terraform's log to `echo`."""
 
     def __init__(self, working_dir: str | Path, *, binary: str | None = None, env: dict[str, str] | None = None,
-                 lock_timeout: str = "5m", echo: Callable[[str], None] | None = None):
+                 var_files: Iterable[str] = (), lock_timeout: str = "5m", echo: Callable[[str], None] | None = None):
         self.working_dir = Path(working_dir)
         if not self.working_dir.is_dir():
             raise TerraformError(f"Terraform working directory {self.working_dir} does not exist")
@@ -69,13 +69,15 @@ class TerraformRunner:
         if not self.binary:
             raise TerraformError("the terraform CLI is not on PATH (https://developer.hashicorp.com/terraform/install)")
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
+        self.var_files = [f"-var-file={path}" for path in var_files]  # an environment's values, before `variables`
         self.lock_timeout = lock_timeout
         self.echo = echo or log.info
 
     # -- commands ----------------------------------------------------------------------------
     def init(self, backend_config: dict[str, str] | None = None, backend: bool = True,
-             plugin_dir: str | None = None, upgrade: bool = False) -> None:
+             plugin_dir: str | None = None, upgrade: bool = False, backend_config_files: Iterable[str] = ()) -> None:
         args = ["init", f"-backend={'true' if backend else 'false'}", f"-lock-timeout={self.lock_timeout}"]
+        args += [f"-backend-config={path}" for path in backend_config_files]
         args += [f"-backend-config={k}={v}" for k, v in (backend_config or {}).items()]
         plugin_dir = plugin_dir or self.env.get("EDP_TF_PLUGIN_DIR")
         if plugin_dir:
@@ -100,7 +102,7 @@ class TerraformRunner:
         if destroy:
             args.append("-destroy")
         with self._var_file(variables) as var_args:
-            code = self._run(args + var_args, ok_codes=(0, 2), want_code=True)
+            code = self._run(args + self.var_files + var_args, ok_codes=(0, 2), want_code=True)
         return code == 2
 
     def apply(self, plan_file: str = "tfplan", protect_data: bool = False) -> None:
@@ -118,7 +120,7 @@ class TerraformRunner:
     def destroy(self, variables: dict[str, Any] | None = None, targets: Iterable[str] = ()) -> None:
         args = ["destroy", "-auto-approve", f"-lock-timeout={self.lock_timeout}"] + [f"-target={t}" for t in targets]
         with self._var_file(variables) as var_args:
-            self._run(args + var_args)
+            self._run(args + self.var_files + var_args)
 
     def validate(self) -> None:
         """`terraform validate` of the initialised working directory (needs `init`, backend or not)."""
@@ -157,6 +159,7 @@ class TerraformRunner:
         proc = subprocess.Popen(argv, cwd=self.working_dir, env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         lines: list[str] = []
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             lines.append(line.rstrip("\n"))
             self.echo(lines[-1])

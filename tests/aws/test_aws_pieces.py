@@ -18,8 +18,10 @@ from edp.environments import parameter_name
 from edp.settings import PermanentError
 from edp_dev.emulator.server import AwsEmulator
 
-FOUNDATION = {"glue_job_name": "edp-local-bronze-to-silver", "crawler_names": {"silver": "edp-local-silver"},
-              "bucket_names": {"artifacts": "edp-local-artifacts"}, "dms": {"replication_instance_id": "i",
+pytestmark = pytest.mark.integration  # the AWS emulator and the amazon provider
+
+FOUNDATION = {"glue_job_name": "edp-emulator-bronze-to-silver", "crawler_names": {"silver": "edp-emulator-silver"},
+              "bucket_names": {"artifacts": "edp-emulator-artifacts"}, "dms": {"replication_instance_id": "i",
                                                                           "replication_task_id": "t"}}
 
 
@@ -36,19 +38,19 @@ def emulator(tmp_path_factory):
 @pytest.fixture(scope="module")
 def foundation(emulator):
     ssm = emulator.client("ssm")
-    topic = emulator.client("sns").create_topic(Name="edp-local-alarms")["TopicArn"]
-    emulator.client("s3").create_bucket(Bucket="edp-local-artifacts",
+    topic = emulator.client("sns").create_topic(Name="edp-emulator-alarms")["TopicArn"]
+    emulator.client("s3").create_bucket(Bucket="edp-emulator-artifacts",
                                         CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     values = {**FOUNDATION, "alarm_topic_arn": topic}
-    ssm.put_parameter(Name=parameter_name("local", "foundation"), Value=json.dumps(values), Type="String",
+    ssm.put_parameter(Name=parameter_name("emulator", "foundation"), Value=json.dumps(values), Type="String",
                       Overwrite=True)
     yield values
-    ssm.delete_parameter(Name=parameter_name("local", "foundation"))
+    ssm.delete_parameter(Name=parameter_name("emulator", "foundation"))
 
 
 def test_names_come_from_the_published_outputs(foundation):
-    platform = Platform.load("local")
-    assert platform.glue_job == "edp-local-bronze-to-silver" and platform.crawler("silver") == "edp-local-silver"
+    platform = Platform.load("emulator")
+    assert platform.glue_job == "edp-emulator-bronze-to-silver" and platform.crawler("silver") == "edp-emulator-silver"
     with pytest.raises(PermanentError, match="no ingestion session is on in local"):
         platform.dms_task_arn  # noqa: B018 - the property is the check
     with pytest.raises(PermanentError, match="publishes no crawler_names.gold"):
@@ -56,13 +58,13 @@ def test_names_come_from_the_published_outputs(foundation):
 
 
 def test_an_unpublished_foundation_names_the_fix(emulator, foundation):
-    emulator.client("ssm").delete_parameter(Name=parameter_name("local", "foundation"))
+    emulator.client("ssm").delete_parameter(Name=parameter_name("emulator", "foundation"))
     try:
-        with pytest.raises(PermanentError, match=r"/edp-local/foundation: apply it first \(`edp infra apply"):
-            Platform.load("local")
-        assert alerts.publish("subject", {}, environment="local") is None, "an unsendable alert never raises"
+        with pytest.raises(PermanentError, match=r"/edp-emulator/foundation: apply it first \(`edp infra apply"):
+            Platform.load("emulator")
+        assert alerts.publish("subject", {}, environment="emulator") is None, "an unsendable alert never raises"
     finally:
-        emulator.client("ssm").put_parameter(Name=parameter_name("local", "foundation"), Type="String",
+        emulator.client("ssm").put_parameter(Name=parameter_name("emulator", "foundation"), Type="String",
                                              Value=json.dumps(foundation), Overwrite=True)
 
 
@@ -99,7 +101,7 @@ def test_failure_and_late_run_callbacks_reach_the_alarm_topic(foundation, emulat
 def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundation, emulator, tmp_path):
     s3 = emulator.client("s3")
     with pytest.raises(FileNotFoundError, match="lacks manifest.json, run_results.json"):
-        publish.publish_run(s3, "edp-local-artifacts", "manual__2026-11-23T02:00:00+00:00", {})
+        publish.publish_run(s3, "edp-emulator-artifacts", "manual__2026-11-23T02:00:00+00:00", {})
     target = tmp_path / "target"
     target.mkdir()
     (target / "manifest.json").write_text("{}")
@@ -109,7 +111,7 @@ def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundatio
     # the image's entrypoint: runs the command, uploads target/ even when the command fails, keeps its exit code
     env = {**os.environ, "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_ACCESS_KEY_ID": "emulator",
            "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": "eu-central-1", "DBT_TARGET_PATH": str(target),
-           "EDP_ARTIFACTS_BUCKET": "edp-local-artifacts", calls.RUN_ID_ENV: "manual__2026-11-23T02:00:00+00:00"}
+           "EDP_ARTIFACTS_BUCKET": "edp-emulator-artifacts", calls.RUN_ID_ENV: "manual__2026-11-23T02:00:00+00:00"}
     fake_dbt = tmp_path / "dbt"
     fake_dbt.write_text("#!/bin/sh\nexit 3\n")  # stands in for a dbt build that failed (the real one needs Athena)
     fake_dbt.chmod(0o755)
@@ -117,14 +119,14 @@ def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundatio
     proc = subprocess.run([sys.executable, "-m", "edp.aws.dbt_entrypoint", "dbt", "build", "--target", "athena"],
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr
-    published = publish.publish_run(s3, "edp-local-artifacts", "manual__2026-11-23T02:00:00+00:00",
+    published = publish.publish_run(s3, "edp-emulator-artifacts", "manual__2026-11-23T02:00:00+00:00",
                                     {"dbt_build": {"seconds": 4.0}})
     prefix = "runs/manual__2026-11-23T02_00_00_00_00/"
-    assert published["uri"] == f"s3://edp-local-artifacts/{prefix}"
-    metrics = json.loads(s3.get_object(Bucket="edp-local-artifacts", Key=f"{prefix}metrics.json")["Body"].read())
+    assert published["uri"] == f"s3://edp-emulator-artifacts/{prefix}"
+    metrics = json.loads(s3.get_object(Bucket="edp-emulator-artifacts", Key=f"{prefix}metrics.json")["Body"].read())
     assert metrics["layers"]["gold"] == {"fct_orders": 7} and metrics["durations"] == {"dbt_build": 4.0}
-    assert b"fct_orders" in s3.get_object(Bucket="edp-local-artifacts", Key=f"{prefix}report.html")["Body"].read()
-    assert s3.get_object(Bucket="edp-local-artifacts", Key="runs/latest")["Body"].read().decode().strip() == prefix
+    assert b"fct_orders" in s3.get_object(Bucket="edp-emulator-artifacts", Key=f"{prefix}report.html")["Body"].read()
+    assert s3.get_object(Bucket="edp-emulator-artifacts", Key="runs/latest")["Body"].read().decode().strip() == prefix
 
 
 def test_the_pipeline_alerts_on_failure_and_on_a_late_nightly_run(spec):
@@ -151,7 +153,7 @@ def test_the_emulator_runs_the_dbt_task_as_the_service_would(foundation, emulato
     definition = ecs.register_task_definition(
         family="edp-dbt", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
         containerDefinitions=[{"name": "dbt", "image": "dbt:1", "environment": [
-            {"name": publish.BUCKET_ENV, "value": "edp-local-artifacts"}]}])["taskDefinition"]["taskDefinitionArn"]
+            {"name": publish.BUCKET_ENV, "value": "edp-emulator-artifacts"}]}])["taskDefinition"]["taskDefinitionArn"]
     arn = ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", overrides={
         "containerOverrides": [{"name": "dbt", "command": ["dbt", "build", "--target", "athena"],
                                 "environment": [{"name": calls.RUN_ID_ENV, "value": "scheduled__x"}]}]},
@@ -159,13 +161,13 @@ def test_the_emulator_runs_the_dbt_task_as_the_service_would(foundation, emulato
     ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[arn], WaiterConfig={"Delay": 1})
     (task,) = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"]
     assert [(c["lastStatus"], c["exitCode"]) for c in task["containers"]] == [("STOPPED", 0)]
-    keys = {o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket="edp-local-artifacts",
+    keys = {o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket="edp-emulator-artifacts",
                                                                     Prefix="runs/scheduled__x/dbt/")["Contents"]}
     assert keys == {"runs/scheduled__x/dbt/run_results.json", "runs/scheduled__x/dbt/manifest.json"}
 
     glue = emulator.client("glue")
     glue.create_crawler(Name="silver", Role="arn:aws:iam::123456789012:role/glue",
-                        Targets={"S3Targets": [{"Path": "s3://edp-local-silver/"}]})
+                        Targets={"S3Targets": [{"Path": "s3://edp-emulator-silver/"}]})
     glue.start_crawler(Name="silver")
     crawler = glue.get_crawler(Name="silver")["Crawler"]
     assert (crawler["State"], crawler["LastCrawl"]["Status"]) == ("READY", "SUCCEEDED")

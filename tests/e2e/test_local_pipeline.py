@@ -18,7 +18,7 @@ from edp_dev.airflow_run import run_dag
 from edp_dev.local.postgres import EmbeddedPostgres
 from tests.conftest import isolated_home, source_connection
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 GOLD_IN_POSTGRES = {
     "daily_revenue": (

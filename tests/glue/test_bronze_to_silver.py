@@ -11,6 +11,8 @@ import pytest
 from edp_dev.local import dms_format as dms
 from edp_dev.local.glue import load_script
 
+pytestmark = pytest.mark.integration  # a local Spark session
+
 b2s = load_script("bronze_to_silver.py")
 COLS = ["Op", "dms_timestamp", "dms_change_seq", "id", "name"]
 

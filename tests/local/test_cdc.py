@@ -16,6 +16,8 @@ from edp_dev.local.cdc import LocalDms
 from edp_dev.local.pgoutput import DecodeError
 from tests.conftest import source_connection
 
+pytestmark = pytest.mark.integration  # a real PostgreSQL
+
 KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id", "order_items": "order_item_id"}
 
 

@@ -10,6 +10,8 @@ import pytest
 from edp.settings import REPO_ROOT
 from edp_dev.emulator.server import AwsEmulator, diagnose
 
+pytestmark = pytest.mark.integration  # the AWS emulator
+
 ASL = REPO_ROOT / "terraform" / "modules" / "step_functions" / "definition.asl.json"
 
 

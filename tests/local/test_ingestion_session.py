@@ -14,7 +14,7 @@ from edp_dev.local.cdc import LocalDms
 from edp_dev.local.postgres import EmbeddedPostgres
 from tests.conftest import isolated_home, source_connection
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.system
 
 
 def slots(conn) -> list[str]:

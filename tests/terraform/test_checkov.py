@@ -5,7 +5,7 @@ checkov runs from its own venv (`.edp/tools/checkov`, pinned by scripts/setup.sh
 (no Prisma Cloud policies) and no external module downloads. `.terraform/` folders are left out (checkov's
 default), so a local `terraform init` changes nothing.
 
-Each module's `examples/local` is scanned too, on purpose: the examples are runnable code in the repo, and
+Each module's `examples/complete` is scanned too, on purpose: the examples are runnable code in the repo, and
 checkov evaluates a module's resources through the example that calls it (its variables resolved), which is
 closer to a real apply than the module on its own. What the examples create only to stand in for another
 module (a bare KMS key or bucket for the emulator) is skipped there, saying so.
@@ -26,6 +26,7 @@ CHECKOV = REPO_ROOT / ".edp" / "tools" / "checkov" / "bin" / "checkov"
 SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 
 
+@pytest.mark.integration  # an external scanner over the whole tree
 @pytest.mark.skipif(not CHECKOV.exists(), reason=f"checkov venv absent ({CHECKOV}): run `make setup`")
 def test_checkov_finds_nothing_unfixed_or_unexplained():
     proc = subprocess.run(

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from edp_dev.emulator.server import AwsEmulator
-from tests.terraform.conftest import applied_example, local_example, requires_terraform
+from tests.terraform.conftest import applied_example, local_example, on_emulator, requires_terraform
 
-pytestmark = requires_terraform
+pytestmark = [requires_terraform, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_data_buckets_are_protected_unless_told_otherwise(tmp_path):
     """Planned, not applied: with protect_data (the module default) the data buckets carry prevent_destroy."""
     tf = local_example(tmp_path, "data_lake")
     with AwsEmulator() as emulator:
-        tf.plan("tfplan", {"endpoint": emulator.endpoint, "protect_data": True})
+        on_emulator(tf, emulator.endpoint).plan("tfplan", {"protect_data": True})
     buckets = {c.get("index", c["name"]): c["name"] for c in tf.show_plan("tfplan")["resource_changes"]
                if c["type"] == "aws_s3_bucket"}
     assert buckets == {"bronze": "protected", "silver": "protected", "gold": "protected",
@@ -76,4 +76,4 @@ def test_validation_rejects_a_bad_prefix(tmp_path):
     from edp.terraform import TerraformError
 
     with pytest.raises(TerraformError, match="name_prefix must be 3-42 characters"):
-        tf.plan("tfplan", {"endpoint": "http://127.0.0.1:1", "name_prefix": "Bad_Prefix"})
+        on_emulator(tf, "http://127.0.0.1:1").plan("tfplan", {"name_prefix": "Bad_Prefix"})

@@ -1,4 +1,5 @@
-"""The environments: every root validates; `environments/local` is applied against the local AWS emulator
+"""The environments: every root validates with every environment's values; the `emulator` environment is applied
+against the local AWS emulator
 through the same code CI and the session DAG use, and the `edp_session` DAG turns modes on and off in it.
 
 Order matters inside this module (one foundation apply serves every test; it is slow): the foundation is
@@ -17,46 +18,84 @@ import pytest
 
 from edp import asl, session
 from edp.cli import main as edp
-from edp.environments import ENVIRONMENTS, LAYERS, LOCAL_REGION, published_outputs, terraform_dir, terraform_root
+from edp.environments import (
+    EMULATOR_REGION,
+    ENVIRONMENTS,
+    LAYERS,
+    emulator_copy,
+    published_outputs,
+    terraform_dir,
+    terraform_root,
+)
 from edp.terraform import TerraformRunner
 from edp_dev.airflow_run import run_dag
 from edp_dev.emulator.server import AwsEmulator
 from tests.conftest import isolated_home
 from tests.terraform.conftest import requires_terraform
 
-pytestmark = requires_terraform
+pytestmark = requires_terraform  # the tests below carry their tier: most are system (Airflow + Terraform + emulator)
 LAKE = ("bronze", "silver", "gold", "artifacts", "athena-results")
 
 
+@pytest.mark.integration
 def test_terraform_tree_is_formatted():
     proc = subprocess.run(["terraform", "fmt", "-recursive", "-check", "-diff", str(terraform_dir())],
                           capture_output=True, text=True)
     assert proc.returncode == 0, f"run `terraform fmt -recursive terraform/`:\n{proc.stdout}"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("layer", LAYERS)
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_every_environment_validates(tmp_path, environment, layer):
-    runner = TerraformRunner(terraform_dir() / "environments" / environment / layer,
-                             env={"TF_DATA_DIR": str(tmp_path / ".terraform")}, echo=lambda line: None)
+def test_every_environment_validates_and_its_values_pass_the_roots_checks(tmp_path, layer):
+    """`validate` of each root, then each environment's values file through the root's variable types and
+    validations (`terraform console`, on a private copy with a local backend, touches no AWS): a typo in
+    dev.tfvars fails here, not in CI's plan."""
+    runner = TerraformRunner(terraform_dir() / "stacks" / layer, env={"TF_DATA_DIR": str(tmp_path / ".terraform")},
+                             echo=lambda line: None)
     runner.init(backend=False)
     runner.validate()
+    copy = TerraformRunner(emulator_copy(terraform_dir() / "stacks" / layer, tmp_path / "copy"),
+                           env={"TF_DATA_DIR": str(tmp_path / ".terraform-copy")}, echo=lambda line: None)
+    copy.init(backend_config={"path": str(tmp_path / "state.tfstate")})
+    for environment in ENVIRONMENTS:
+        values = terraform_dir() / "environments" / f"{environment}.tfvars"
+        assert values.is_file(), f"environment {environment!r} has no values file"
+        if environment != "emulator":
+            for name in LAYERS:
+                assert (terraform_dir() / "environments" / f"{environment}.{name}.backend.hcl").is_file()
+        console = subprocess.run([copy.binary, "console", "-no-color", f"-var-file={values}",
+                                  "-var=state_bucket=example-tf-state"], input="var.environment\n",
+                                 cwd=copy.working_dir, env=copy.env, capture_output=True, text=True)
+        assert console.returncode == 0 and f'"{environment}"' in console.stdout, console.stdout + console.stderr
+
+
+@pytest.mark.unit
+def test_no_provider_block_is_copied_between_roots():
+    """Each root configures the AWS provider once; the emulator's settings live in one override file."""
+    blocks = sorted(str(p.relative_to(terraform_dir())) for p in terraform_dir().rglob("*.tf")
+                    if 'provider "aws" {' in p.read_text() and ".terraform" not in p.parts)
+    stacks = [b for b in blocks if b.startswith("stacks/")]
+    assert stacks == ["stacks/foundation/providers.tf", "stacks/session/providers.tf"]
+    assert [b for b in blocks if b.startswith("environments/")] == ["environments/emulator_override.tf"]
+    for example in (b for b in blocks if "/examples/" in b):
+        text = (terraform_dir() / example).read_text()
+        assert "endpoints" not in text and "emulator" not in text.split('provider "aws" {')[1].split("}")[0], example
 
 
 @pytest.fixture(scope="module")
 def platform():
-    """environments/local/foundation applied against a fresh emulator; destroyed (data included) after."""
+    """The foundation applied to the emulator environment against a fresh emulator; destroyed (data included) after."""
     with isolated_home("environments") as paths, \
             AwsEmulator(log_file=None, container_outputs=dbt_container_outputs(paths.root)) as emulator, \
             pytest.MonkeyPatch.context() as env:
         env.setenv("EDP_AWS_ENDPOINT", emulator.endpoint)
-        env.setenv("EDP_ENVIRONMENT", "local")
-        assert edp(["infra", "apply", "--environment", "local"]) == 0
-        outputs = terraform_root("local", "foundation").runner(echo=lambda line: None).output()
+        env.setenv("EDP_ENVIRONMENT", "emulator")
+        assert edp(["infra", "apply", "--environment", "emulator"]) == 0
+        outputs = terraform_root("emulator", "foundation").runner(echo=lambda line: None).output()
         yield paths, emulator, outputs
-        assert edp(["infra", "destroy", "--environment", "local"]) == 2, "the guard must refuse to drop the lake"
+        assert edp(["infra", "destroy", "--environment", "emulator"]) == 2, "the guard must refuse to drop the lake"
         empty_buckets(emulator, outputs["bucket_names"].values())  # the runs wrote artifacts; S3 keeps versions
-        assert edp(["infra", "destroy", "--environment", "local", "--allow-data-loss"]) == 0
+        assert edp(["infra", "destroy", "--environment", "emulator", "--allow-data-loss"]) == 0
         assert emulator.client("s3").list_buckets()["Buckets"] == []
 
 
@@ -87,10 +126,11 @@ def bucket_names(emulator) -> set[str]:
     return {b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]}
 
 
+@pytest.mark.system
 def test_lake_buckets_are_encrypted_private_and_versioned(platform):
     _, emulator, outputs = platform
     s3 = emulator.client("s3")
-    assert {f"edp-local-{b}" for b in LAKE} <= bucket_names(emulator)
+    assert {f"edp-emulator-{b}" for b in LAKE} <= bucket_names(emulator)
     for name in outputs["bucket_names"].values():
         rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms", name
@@ -99,21 +139,23 @@ def test_lake_buckets_are_encrypted_private_and_versioned(platform):
         assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled", name
 
 
+@pytest.mark.system
 def test_glue_job_and_crawlers_exist(platform):
     _, emulator, outputs = platform
     glue = emulator.client("glue")
     job = glue.get_job(JobName=outputs["glue_job_name"])["Job"]
-    assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-local-bronze"
+    assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-emulator-bronze"
     assert job["Connections"]["Connections"], "the job runs inside the VPC"
     for layer, name in outputs["crawler_names"].items():
-        assert glue.get_crawler(Name=name)["Crawler"]["DatabaseName"] == f"edp_local_{layer}"
+        assert glue.get_crawler(Name=name)["Crawler"]["DatabaseName"] == f"edp_emulator_{layer}"
 
 
+@pytest.mark.system
 def test_state_machine_is_the_generated_asl(platform, spec):
     _, emulator, outputs = platform
     described = emulator.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
-    assert outputs["foundation_parameter"] == "/edp-local/foundation"
-    published = published_outputs("local", "foundation")  # what the workers read: the same names
+    assert outputs["foundation_parameter"] == "/edp-emulator/foundation"
+    published = published_outputs("emulator", "foundation")  # what the workers read: the same names
     assert published["glue_job_name"] == outputs["glue_job_name"] and published["ecs"] == outputs["ecs"]
     values = asl.placeholder_values(published)
     assert set(values) == set(asl.PLACEHOLDERS)
@@ -126,13 +168,14 @@ def session_run(paths, conf: dict, name: str, dag_id: str = "edp_session") -> tu
     return code, log.read_text()
 
 
+@pytest.mark.system
 def test_session_dag_up_scale_down(platform):
     paths, emulator, outputs = platform
     lake_before = bucket_names(emulator)
     code, log = session_run(paths, {"action": "up", "modes": ["ingestion"], "ttl_hours": 4}, "up")
     assert code == 0, log[-6000:]
 
-    seen = session.published("local")
+    seen = session.published("emulator")
     assert seen["modes"] == ["ingestion"] and seen["ttl_hours"] == 4
     dms = emulator.client("dms")
     (task,) = dms.describe_replication_tasks()["ReplicationTasks"]
@@ -146,16 +189,16 @@ def test_session_dag_up_scale_down(platform):
     # Op (I/U/D) on every CDC row and none on full-load rows: the layout the local DMS writes
     assert s3.get("IncludeOpForFullLoad") is False
     assert not s3.get("CdcInsertsOnly") and not s3.get("CdcInsertsAndUpdates")
-    assert s3["BucketName"] == "edp-local-bronze"
+    assert s3["BucketName"] == "edp-emulator-bronze"
     assert emulator.client("rds").describe_db_instances()["DBInstances"][0]["StorageEncrypted"] is True
 
     code, log = session_run(paths, {"action": "scale", "modes": [], "glue_workers": 6}, "scale")
     assert code == 0, log[-6000:]
-    assert session.published("local")["scale"]["glue_workers"] == 6
+    assert session.published("emulator")["scale"]["glue_workers"] == 6
 
     code, log = session_run(paths, {"action": "down", "modes": []}, "down")
     assert code == 0, log[-6000:]
-    assert session.published("local") is None
+    assert session.published("emulator") is None
     assert dms.describe_replication_tasks()["ReplicationTasks"] == []
     assert emulator.client("rds").describe_db_instances()["DBInstances"] == []
     snapshots = emulator.client("rds").describe_db_snapshots()["DBSnapshots"]
@@ -163,6 +206,7 @@ def test_session_dag_up_scale_down(platform):
     assert bucket_names(emulator) == lake_before, "a session must never touch a data bucket"
 
 
+@pytest.mark.system
 def test_sweep_tears_down_an_expired_session_only(platform):
     paths, emulator, _ = platform
     code, log = session_run(paths, {}, "sweep-idle", dag_id="edp_session_sweep")
@@ -170,13 +214,13 @@ def test_sweep_tears_down_an_expired_session_only(platform):
 
     code, log = session_run(paths, {"action": "up", "modes": ["serving"], "ttl_hours": 0.002}, "up-short")
     assert code == 0, log[-6000:]
-    serving = session.published("local")["serving"]
+    serving = session.published("emulator")["serving"]
     redshift = emulator.client("redshift-serverless")
     assert redshift.get_workgroup(workgroupName=serving["workgroup_name"])["workgroup"]["baseCapacity"] == 8
     time.sleep(8)  # 0.002 h = 7.2 s
     code, log = session_run(paths, {}, "sweep", dag_id="edp_session_sweep")
     assert code == 0, log[-6000:]
-    assert session.published("local") is None
+    assert session.published("emulator") is None
     assert redshift.list_workgroups()["workgroups"] == [] and redshift.list_namespaces()["namespaces"] == []
 
 
@@ -185,9 +229,9 @@ def aws_target(emulator):
     """Airflow's aws connection on the emulator, quick polls, and DMS reporting a low CDC latency every
     second (the emulator has no DMS data plane to emit it)."""
     conn = {"conn_type": "aws", "login": "emulator", "password": "emulator",
-            "extra": {"endpoint_url": emulator.endpoint, "region_name": LOCAL_REGION}}
+            "extra": {"endpoint_url": emulator.endpoint, "region_name": EMULATOR_REGION}}
     stop = threading.Event()
-    foundation = published_outputs("local", "foundation")
+    foundation = published_outputs("emulator", "foundation")
 
     def report_latency():
         cloudwatch = emulator.client("cloudwatch")
@@ -209,6 +253,7 @@ def aws_target(emulator):
             thread.join()
 
 
+@pytest.mark.system
 def test_pipeline_runs_on_the_aws_target(platform, spec):
     """The pipeline DAG with target aws and refresh_source: the session goes up, every task kind calls
     the emulator through the amazon provider, the session goes down; the calls are the ASL's."""
@@ -239,11 +284,12 @@ def test_pipeline_runs_on_the_aws_target(platform, spec):
     assert {"report.html", "metrics.json", "dbt/run_results.json", "dbt/manifest.json"} <= keys
     metrics = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}metrics.json")["Body"].read())
     assert metrics["layers"]["gold"] == {"fct_orders": 120, "dim_customers": 40}
-    assert session.published("local") is None, "the run's teardown turned ingestion off"
+    assert session.published("emulator") is None, "the run's teardown turned ingestion off"
     assert emulator.client("dms").describe_replication_tasks()["ReplicationTasks"] == []
     assert_same_calls_as_asl(spec, foundation, calls, run_id=metrics["run_id"])
 
 
+@pytest.mark.system
 def test_a_failed_task_alerts_the_alarm_topic(platform):
     paths, emulator, _ = platform
     sqs, sns = emulator.client("sqs"), emulator.client("sns")
@@ -314,7 +360,7 @@ def assert_same_calls_as_asl(spec, foundation, calls, run_id):
     and every starting/reading call the Airflow tasks made is one a state makes."""
     definition = asl.filled(asl.render_asl(spec), asl.placeholder_values(foundation))
     made = [(SERVICES[p.split("_")[0]], op, params) for p, op, params in calls if p.split("_")[0] in SERVICES]
-    made = [c for c in made if not (c[1] == "GetParameter" and c[2]["Name"] == "/edp-local/foundation")]
+    made = [c for c in made if not (c[1] == "GetParameter" and c[2]["Name"] == "/edp-emulator/foundation")]
     made = [c for c in made if c[1] != "PutMetricData"]  # this test's DMS stand-in reporting latency
     wanted = set()
     alternatives: dict[tuple, list] = {}  # states of one task making the same call on different branches

@@ -14,12 +14,12 @@ import pytest
 
 from edp_dev.emulator.server import AwsEmulator
 from edp_dev.local import dms_format
-from tests.terraform.conftest import applied_example, example_dir, local_example, requires_terraform
+from tests.terraform.conftest import applied_example, example_dir, local_example, on_emulator, requires_terraform
 
-pytestmark = requires_terraform
+pytestmark = [requires_terraform, pytest.mark.integration]
 
-FINAL_SNAPSHOT = "edp-local-source-final-20261123090000"  # name_prefix, session_id of examples/local
-DMS_SECRET = "edp-local-dms-source-20261123090000"
+FINAL_SNAPSHOT = "edp-example-source-final-20261123090000"  # name_prefix, session_id of examples/complete
+DMS_SECRET = "edp-example-dms-source-20261123090000"
 
 
 def _nothing_left_but_the_snapshot(emulator: AwsEmulator) -> None:
@@ -30,7 +30,7 @@ def _nothing_left_but_the_snapshot(emulator: AwsEmulator) -> None:
     assert dms.describe_endpoints()["Endpoints"] == []
     # moto takes RDS's final snapshot on delete, as the service does
     snapshot = rds.describe_db_snapshots(DBSnapshotIdentifier=FINAL_SNAPSHOT)["DBSnapshots"][0]
-    assert snapshot["DBInstanceIdentifier"] == "edp-local-source" and snapshot["Encrypted"] is True
+    assert snapshot["DBInstanceIdentifier"] == "edp-example-source" and snapshot["Encrypted"] is True
     # the managed master secret goes with its instance, the DMS copy at once (no recovery window)
     assert emulator.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"] == []
 
@@ -155,14 +155,14 @@ def test_bronze_target_writes_parquet_in_the_local_layout(applied, key_arn):
     target = _endpoint(emulator, outputs["target_endpoint_arn"])
     assert target["EndpointType"].lower() == "target" and target["EngineName"] == "s3"
     s3 = target["S3Settings"]
-    assert s3["BucketName"] == "edp-local-bronze" and not s3.get("BucketFolder")  # <bucket>/<schema>/<table>/
+    assert s3["BucketName"] == "edp-example-bronze" and not s3.get("BucketFolder")  # <bucket>/<schema>/<table>/
     assert s3["DataFormat"] == "parquet" and s3["ParquetVersion"] == "parquet-2-0"
     assert s3["TimestampColumnName"] == dms_format.TIMESTAMP_COLUMN
     # full-load rows carry no Op, CDC rows carry Op first: as edp_dev.local.dms_format.bronze_schema writes them
     assert s3["IncludeOpForFullLoad"] is False and s3["CdcInsertsAndUpdates"] is False
     assert s3["DatePartitionEnabled"] is False
     assert s3["EncryptionMode"] == "SSE_KMS" and s3["ServerSideEncryptionKmsKeyId"] == key_arn
-    assert s3["ServiceAccessRoleArn"].endswith(":role/edp-local-dms")
+    assert s3["ServiceAccessRoleArn"].endswith(":role/edp-example-dms")
 
 
 def test_task_replicates_the_tables_with_a_change_sequence(applied, key_arn):
@@ -196,7 +196,7 @@ def test_task_replicates_the_tables_with_a_change_sequence(applied, key_arn):
     )["ReplicationInstances"][0]
     assert instance["ReplicationInstanceClass"] == "dms.t3.micro"
     assert instance["PubliclyAccessible"] is False and instance["KmsKeyId"] == key_arn
-    assert instance["ReplicationSubnetGroup"]["ReplicationSubnetGroupIdentifier"] == "edp-local-dms"
+    assert instance["ReplicationSubnetGroup"]["ReplicationSubnetGroupIdentifier"] == "edp-example-dms"
 
 
 # -- planned, not applied ------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def planner(tmp_path_factory):
 
 def test_no_tables_replicates_the_whole_schema_but_dms_artifacts(planner):
     tf, endpoint = planner
-    tf.plan("tfplan", {"endpoint": endpoint, "tables": []})
+    on_emulator(tf, endpoint).plan("tfplan", {"tables": []})
     [task] = [c for c in tf.show_plan("tfplan")["resource_changes"] if c["type"] == "aws_dms_replication_task"]
     rules = json.loads(task["change"]["after"]["table_mappings"])["rules"]
     selections = {(r["rule-action"], r["object-locator"]["table-name"]) for r in rules if r["rule-type"] == "selection"}
@@ -223,4 +223,4 @@ def test_validation_rejects_an_unknown_dms_instance_class(planner):
 
     tf, endpoint = planner
     with pytest.raises(TerraformError, match="dms_instance_class must be a DMS replication instance class"):
-        tf.plan("tfplan", {"endpoint": endpoint, "dms_instance_class": "dms.t3.huge"})
+        on_emulator(tf, endpoint).plan("tfplan", {"dms_instance_class": "dms.t3.huge"})

@@ -10,7 +10,7 @@ import pytest
 
 from tests.terraform.conftest import applied_example, requires_terraform
 
-pytestmark = requires_terraform
+pytestmark = [requires_terraform, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +26,11 @@ def test_alarms_cover_the_pipeline_and_publish_to_the_topic(applied):
     emulator, outputs = applied
     alarms = {a["AlarmName"]: a for a in emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]}
     assert set(alarms) == set(outputs["alarm_names"]) == {
-        "edp-local-pipeline-failed", "edp-local-silver-stale", "edp-local-glue-failed-tasks",
-        "edp-local-dms-cdclatencysource", "edp-local-dms-cdclatencytarget"}
+        "edp-example-pipeline-failed", "edp-example-silver-stale", "edp-example-glue-failed-tasks",
+        "edp-example-dms-cdclatencysource", "edp-example-dms-cdclatencytarget"}
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [outputs["alarm_topic_arn"]], alarm["AlarmName"]
-    stale = alarms["edp-local-silver-stale"]
+    stale = alarms["edp-example-silver-stale"]
     assert stale["MetricName"] == "ExecutionsSucceeded" and stale["TreatMissingData"] == "breaching"
     assert stale["EvaluationPeriods"] == 26
 
@@ -40,7 +40,7 @@ def test_failure_events_route_to_the_encrypted_topic(applied):
     topic = emulator.client("sns").get_topic_attributes(TopicArn=outputs["alarm_topic_arn"])["Attributes"]
     assert topic["KmsMasterKeyId"].startswith("arn:aws:kms:")
     events = emulator.client("events")
-    for rule, source in (("edp-local-glue-job-failed", "aws.glue"), ("edp-local-dms-task-failed", "aws.dms")):
+    for rule, source in (("edp-example-glue-job-failed", "aws.glue"), ("edp-example-dms-task-failed", "aws.dms")):
         pattern = json.loads(events.describe_rule(Name=rule)["EventPattern"])
         assert pattern["source"] == [source]
         (target,) = events.list_targets_by_rule(Rule=rule)["Targets"]

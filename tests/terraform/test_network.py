@@ -7,7 +7,7 @@ import pytest
 
 from tests.terraform.conftest import applied_example, requires_terraform
 
-pytestmark = requires_terraform
+pytestmark = [requires_terraform, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
@@ -69,5 +69,5 @@ def test_every_flow_is_logged_to_an_encrypted_log_group_kept_a_year(applied):
     assert flow_log["TrafficType"] == "ALL" and flow_log["LogDestinationType"] == "cloud-watch-logs"
     (group,) = emulator.client("logs").describe_log_groups(logGroupNamePrefix=out["flow_log_group_name"])["logGroups"]
     assert flow_log["LogDestination"] == group["arn"].removesuffix(":*")
-    assert flow_log["DeliverLogsPermissionArn"].endswith(":role/edp-local-vpc-flow-logs")
+    assert flow_log["DeliverLogsPermissionArn"].endswith(":role/edp-example-vpc-flow-logs")
     assert group["retentionInDays"] >= 365 and group["kmsKeyId"] == out["kms_key_arn"]

@@ -15,10 +15,10 @@ import pytest
 from edp.settings import REPO_ROOT
 from edp.terraform import TerraformError
 from edp_dev.emulator.server import AwsEmulator
-from tests.terraform.conftest import MODULES, applied_example, local_example, requires_terraform
+from tests.terraform.conftest import MODULES, applied_example, local_example, on_emulator, requires_terraform
 
-pytestmark = requires_terraform
-FILES = MODULES / "orchestration" / "examples" / "local" / "files"
+pytestmark = [requires_terraform, pytest.mark.integration]
+FILES = MODULES / "orchestration" / "examples" / "complete" / "files"
 
 
 def _plugins_zip(folder) -> str:
@@ -56,7 +56,7 @@ def test_source_bucket_is_encrypted_private_versioned_tls_only(applied):
     policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
     assert '"aws:SecureTransport"' in policy and '"Deny"' in policy
     logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
-    assert (logging["TargetBucket"], logging["TargetPrefix"]) == ("edp-local-access-logs", f"{bucket}/")
+    assert (logging["TargetBucket"], logging["TargetPrefix"]) == ("edp-example-access-logs", f"{bucket}/")
     [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
@@ -85,7 +85,7 @@ def test_execution_role_is_mwaa_only_and_names_every_action(applied):
     iam, role = emulator.client("iam"), outputs["execution_role_name"]
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert set(trust["Principal"]["Service"]) == {"airflow.amazonaws.com", "airflow-env.amazonaws.com"}
-    assert trust["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":environment/edp-local-airflow")
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":environment/edp-example-airflow")
     names = iam.list_role_policies(RoleName=role)["PolicyNames"]
     assert sorted(names) == ["mwaa-execution", "pipeline"]
     statements = [s for n in names for s in iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"]["Statement"]]
@@ -94,9 +94,9 @@ def test_execution_role_is_mwaa_only_and_names_every_action(applied):
         assert not any("*" in action for action in actions), statement
     by_sid = {s["Sid"]: s for s in statements}
     assert by_sid["PublishEnvironmentMetrics"]["Resource"] == (
-        "arn:aws:airflow:eu-central-1:123456789012:environment/edp-local-airflow")
+        "arn:aws:airflow:eu-central-1:123456789012:environment/edp-example-airflow")
     assert by_sid["ReadSourceObjects"]["Resource"] == f"{outputs['bucket_arn']}/*"
-    assert by_sid["WriteEnvironmentLogs"]["Resource"].endswith(":log-group:airflow-edp-local-airflow-*")
+    assert by_sid["WriteEnvironmentLogs"]["Resource"].endswith(":log-group:airflow-edp-example-airflow-*")
     assert by_sid["KeyThroughS3AndSqs"]["Resource"] == outputs["kms_key_arn"]
     assert set(by_sid["KeyThroughS3AndSqs"]["Condition"]["StringLike"]["kms:ViaService"]) == {
         "sqs.eu-central-1.amazonaws.com", "s3.eu-central-1.amazonaws.com"}
@@ -115,7 +115,7 @@ def example(tmp_path_factory):
 def test_planned_environment_is_private_airflow_3_pinned_to_object_versions(example, tmp_path):
     tf, endpoint = example
     plugins = _plugins_zip(tmp_path)
-    assert tf.plan("tfplan", {"endpoint": endpoint, "create_environment": True, "plugins_zip_path": plugins})
+    assert on_emulator(tf, endpoint).plan("tfplan", {"create_environment": True, "plugins_zip_path": plugins})
     plan = tf.show_plan("tfplan")
     [change] = [c["change"] for c in plan["resource_changes"] if c["type"] == "aws_mwaa_environment"]
     after, unknown = change["after"], change["after_unknown"]
@@ -142,4 +142,4 @@ def test_requirements_without_a_constraint_line_are_rejected(example, tmp_path):
     unpinned = tmp_path / "requirements.txt"
     unpinned.write_text("# --constraint mentioned only in a comment\napache-airflow-providers-amazon\n")
     with pytest.raises(TerraformError, match="requirements_path has no `--constraint <url-or-file>` line"):
-        tf.plan("rejected", {"endpoint": endpoint, "requirements_path": str(unpinned)})
+        on_emulator(tf, endpoint).plan("rejected", {"requirements_path": str(unpinned)})

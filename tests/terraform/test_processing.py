@@ -10,7 +10,7 @@ from edp.settings import glue_scripts_dir
 from edp_dev.local import dms_format
 from tests.terraform.conftest import applied_example, requires_terraform
 
-pytestmark = requires_terraform
+pytestmark = [requires_terraform, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,8 @@ def test_glue_job_runs_the_repo_script_with_lake_locations(applied):
     emulator, outputs = applied
     job = emulator.client("glue").get_job(JobName=outputs["glue_job_name"])["Job"]
     assert job["Command"]["ScriptLocation"] == outputs["script_location"]
-    assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-local-bronze"
-    assert job["DefaultArguments"]["--silver_path"] == "s3://edp-local-silver"
+    assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-example-bronze"
+    assert job["DefaultArguments"]["--silver_path"] == "s3://edp-example-silver"
     assert job["DefaultArguments"]["--schema"] == "public"
     assert job["NumberOfWorkers"] == 4 and job["GlueVersion"] == "5.0"
     bucket, key = outputs["script_location"][5:].split("/", 1)
@@ -42,7 +42,7 @@ def test_crawlers_per_layer_skip_bookkeeping(applied):
     assert set(outputs["crawler_names"]) == {"bronze", "silver"}
     silver = glue.get_crawler(Name=outputs["crawler_names"]["silver"])["Crawler"]
     target = silver["Targets"]["S3Targets"][0]
-    assert target["Path"] == "s3://edp-local-silver/" and silver["DatabaseName"] == "edp_local_silver"
+    assert target["Path"] == "s3://edp-example-silver/" and silver["DatabaseName"] == "edp_example_silver"
     for folder in ("_bookmarks/**", "_staging/**", "_previous/**", "**" + dms_format.IN_PROGRESS):
         assert folder in target["Exclusions"]
 
@@ -52,5 +52,5 @@ def test_athena_workgroup_enforces_location_encryption_and_limit(applied):
     config = emulator.client("athena").get_work_group(WorkGroup=outputs["athena_workgroup"])["WorkGroup"]["Configuration"]
     assert config["EnforceWorkGroupConfiguration"] is True
     assert config["BytesScannedCutoffPerQuery"] == 10737418240
-    assert config["ResultConfiguration"]["OutputLocation"] == "s3://edp-local-athena-results/results/"
+    assert config["ResultConfiguration"]["OutputLocation"] == "s3://edp-example-athena-results/results/"
     assert config["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"

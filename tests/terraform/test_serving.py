@@ -14,9 +14,9 @@ import pytest
 
 from edp.terraform import TerraformError
 from edp_dev.emulator.server import AwsEmulator
-from tests.terraform.conftest import applied_example, local_example, requires_terraform
+from tests.terraform.conftest import applied_example, example_dir, local_example, on_emulator, requires_terraform
 
-pytestmark = requires_terraform
+pytestmark = [requires_terraform, pytest.mark.integration]
 
 
 def _by_type(plan: dict, kind: str) -> dict:
@@ -43,7 +43,7 @@ def test_validates_and_plans_a_private_encrypted_managed_password_namespace(exam
     validate = subprocess.run([tf.binary, "validate", "-no-color"], cwd=tf.working_dir, env=tf.env,
                               capture_output=True, text=True)
     assert validate.returncode == 0, validate.stdout + validate.stderr
-    assert tf.plan("tfplan", {"endpoint": endpoint, "base_capacity": 32})
+    assert on_emulator(tf, endpoint).plan("tfplan", {"base_capacity": 32})
     plan = tf.show_plan("tfplan")
 
     namespace = _by_type(plan, "aws_redshiftserverless_namespace")["change"]
@@ -69,7 +69,7 @@ def test_validates_and_plans_a_private_encrypted_managed_password_namespace(exam
 def test_capacity_outside_the_service_range_is_rejected(example, base_capacity):
     tf, endpoint = example
     with pytest.raises(TerraformError, match="base_capacity must be a multiple of 8 from 8 to 512"):
-        tf.plan("rejected", {"endpoint": endpoint, "base_capacity": base_capacity})
+        on_emulator(tf, endpoint).plan("rejected", {"base_capacity": base_capacity})
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def applied(tmp_path_factory):
         assert emulator.client("secretsmanager").list_secrets()["SecretList"] == []
 
     with applied_example(tmp, "serving", {"base_capacity": 32}, after_destroy=nothing_left) as (emulator, outputs):
-        yield emulator, outputs, (tmp / "serving" / "examples" / "local" / "terraform.tfstate").read_text()
+        yield emulator, outputs, (example_dir(tmp, "serving") / "terraform.tfstate").read_text()
 
 
 def test_admin_password_is_a_kms_encrypted_secret_and_never_in_state(applied):
@@ -121,9 +121,9 @@ def test_default_role_reads_only_the_gold_prefix_and_catalog(applied):
     [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
     statements = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]
     by_sid = {s["Sid"]: s for s in statements}
-    assert by_sid["ReadGoldObjects"]["Resource"] == "arn:aws:s3:::edp-local-gold/marts/*"
+    assert by_sid["ReadGoldObjects"]["Resource"] == "arn:aws:s3:::edp-example-gold/marts/*"
     assert by_sid["ListGoldPrefix"]["Condition"] == {"StringLike": {"s3:prefix": "marts/*"}}
-    assert "arn:aws:glue:eu-central-1:123456789012:database/edp_local_gold" in by_sid["ReadGoldCatalog"]["Resource"]
+    assert "arn:aws:glue:eu-central-1:123456789012:database/edp_example_gold" in by_sid["ReadGoldCatalog"]["Resource"]
     assert by_sid["DecryptGoldThroughS3"]["Resource"] == outputs["kms_key_arn"]
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]

@@ -11,14 +11,14 @@ import pytest
 from edp import asl
 from edp.settings import REPO_ROOT
 from edp_dev.emulator.server import AwsEmulator
-from tests.terraform.conftest import applied_example, local_example, requires_terraform
+from tests.terraform.conftest import applied_example, local_example, on_emulator, requires_terraform
 
 MODULE = REPO_ROOT / "terraform" / "modules" / "step_functions"
-pytestmark = requires_terraform
+pytestmark = [requires_terraform, pytest.mark.integration]
 
 
 def example_values() -> dict[str, str]:
-    text = (MODULE / "examples" / "local" / "main.tf").read_text()
+    text = (MODULE / "examples" / "complete" / "main.tf").read_text()
     block = text.split("definition_variables = {", 1)[1].split("}", 1)[0]
     return dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', block))
 
@@ -57,12 +57,12 @@ def test_nightly_schedule_sends_the_generated_input(deployed, spec):
 def test_role_names_only_the_pipeline_resources(deployed):
     emulator, outputs = deployed
     iam = emulator.client("iam")
-    policy = iam.get_role_policy(RoleName="edp-local-pipeline-sfn", PolicyName="pipeline")["PolicyDocument"]
+    policy = iam.get_role_policy(RoleName="edp-example-pipeline-sfn", PolicyName="pipeline")["PolicyDocument"]
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    assert statements["GlueJob"]["Resource"].endswith(":job/edp-local-bronze-to-silver")
-    assert statements["GlueCrawler"]["Resource"].endswith(":crawler/edp-local-silver")
-    assert statements["SessionOutputs"]["Resource"].endswith(":parameter/edp-local/session")
-    assert statements["DmsTask"]["Condition"] == {"StringEquals": {"aws:ResourceTag/edp:platform": "edp-local"}}
+    assert statements["GlueJob"]["Resource"].endswith(":job/edp-example-bronze-to-silver")
+    assert statements["GlueCrawler"]["Resource"].endswith(":crawler/edp-example-silver")
+    assert statements["SessionOutputs"]["Resource"].endswith(":parameter/edp-example/session")
+    assert statements["DmsTask"]["Condition"] == {"StringEquals": {"aws:ResourceTag/edp:platform": "edp-example"}}
     assert "*" not in json.dumps([statements[s]["Action"] for s in ("GlueJob", "GlueCrawler", "DmsTask", "SessionOutputs")])
 
 
@@ -73,4 +73,4 @@ def test_missing_placeholder_value_is_refused(tmp_path):
     from edp.terraform import TerraformError
 
     with AwsEmulator() as emulator, pytest.raises(TerraformError, match="must give every placeholder"):
-        tf.plan("tfplan", {"endpoint": emulator.endpoint})
+        on_emulator(tf, emulator.endpoint).plan("tfplan")

@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from edp.environments import LOCAL_REGION, emulator_client
+from edp.environments import EMULATOR_REGION, emulator_client
 from edp_dev.ports import free_port
 
 STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
@@ -112,7 +112,8 @@ class AwsEmulator:
 
     def start(self, timeout: float = 30) -> str:
         env = {**os.environ, "MOTO_PORT": str(self.port),  # moto's own internal calls go to this port too
-               "MOTO_RECORDER_FILEPATH": str(self.recording)}
+               "MOTO_RECORDER_FILEPATH": str(self.recording),
+               "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # AWS-managed policies exist in every account
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         argv = [sys.executable, "-m", "edp_dev.emulator.server", "--port", str(self.port)]
         if self.container_outputs:
@@ -163,7 +164,7 @@ class AwsEmulator:
             calls.append((prefix, operation, params))
         return calls
 
-    def client(self, service: str, region: str = LOCAL_REGION):
+    def client(self, service: str, region: str = EMULATOR_REGION):
         """A boto3 client pointed at the emulator."""
         return emulator_client(service, self.endpoint, region)
 

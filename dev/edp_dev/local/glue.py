@@ -23,7 +23,7 @@ def spark_session():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # keep the driver's ports on loopback
     return (
         SparkSession.builder.master(os.environ.get("EDP_SPARK_MASTER", "local[2]"))
-        .appName("edp-local-glue")
+        .appName("edp-glue")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")

@@ -28,7 +28,9 @@ class TerraformOperator(BaseOperator):
         exactly that plan), ``destroy`` or ``output``.
     :param workspace: workspace to select (created on first use); one state per session.
     :param variables: input variables; lists and maps keep their types (passed as a JSON var file).
+    :param var_files: ``-var-file`` values files (an environment's values), read before ``variables``.
     :param backend_config: ``-backend-config`` key/values for ``init``.
+    :param backend_config_files: ``-backend-config`` files for ``init`` (an environment's backend config).
     :param targets: resource addresses for ``-target`` (plan and destroy).
     :param plan_file: where the saved plan is written, relative to ``working_dir``.
     :param lock_timeout: how long to wait for the state lock.
@@ -37,12 +39,13 @@ class TerraformOperator(BaseOperator):
     :return: the module's outputs, sensitive values redacted.
     """
 
-    template_fields: Sequence[str] = ("working_dir", "workspace", "variables", "backend_config", "targets", "plan_file",
-                                      "env")
+    template_fields: Sequence[str] = ("working_dir", "workspace", "variables", "var_files", "backend_config",
+                                      "backend_config_files", "targets", "plan_file", "env")
     ui_color = "#7b42bc"
 
     def __init__(self, *, working_dir: str, command: str = "plan_and_apply", workspace: str | None = None,
-                 variables: dict[str, Any] | None = None, backend_config: dict[str, str] | None = None,
+                 variables: dict[str, Any] | None = None, var_files: Sequence[str] = (),
+                 backend_config: dict[str, str] | None = None, backend_config_files: Sequence[str] = (),
                  targets: Sequence[str] = (), plan_file: str = "tfplan", lock_timeout: str = "5m",
                  protect_data: bool = True, env: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -52,7 +55,9 @@ class TerraformOperator(BaseOperator):
         self.command = command
         self.workspace = workspace
         self.variables = variables
+        self.var_files = var_files
         self.backend_config = backend_config
+        self.backend_config_files = backend_config_files
         self.targets = targets
         self.plan_file = plan_file
         self.lock_timeout = lock_timeout
@@ -60,8 +65,9 @@ class TerraformOperator(BaseOperator):
         self.env = env
 
     def execute(self, context) -> dict[str, Any]:
-        runner = TerraformRunner(self.working_dir, lock_timeout=self.lock_timeout, echo=self.log.info, env=self.env)
-        runner.init(backend_config=self.backend_config)
+        runner = TerraformRunner(self.working_dir, lock_timeout=self.lock_timeout, echo=self.log.info, env=self.env,
+                                 var_files=self.var_files)
+        runner.init(backend_config=self.backend_config, backend_config_files=self.backend_config_files)
         if self.workspace:
             runner.workspace(self.workspace)
         if self.command != "output":

@@ -1,13 +1,18 @@
 # The foundation: everything that outlives a session. Applied by CI or a person, never by a DAG;
 # DAGs change only the session stack, which reads `session_inputs` from this stack's state.
 locals {
+  name_prefix   = "edp-${var.environment}"
+  tags          = var.foundation.tags
+  scripts_dir   = coalesce(var.scripts_dir, "${path.root}/../../../glue_scripts")
+  mwaa_settings = merge(var.foundation.mwaa, var.mwaa_files)
+
   layers           = ["bronze", "silver", "gold", "artifacts", "athena_results"]
-  bucket_arns      = { for k in local.layers : k => "arn:aws:s3:::${var.name_prefix}-${replace(k, "_", "-")}" }
-  glue_prefix      = replace(var.name_prefix, "-", "_")
-  session_param    = "/${var.name_prefix}/session"
-  foundation_param = "/${var.name_prefix}/foundation"
+  bucket_arns      = { for k in local.layers : k => "arn:aws:s3:::${local.name_prefix}-${replace(k, "_", "-")}" }
+  glue_prefix      = replace(local.name_prefix, "-", "_")
+  session_param    = "/${local.name_prefix}/session"
+  foundation_param = "/${local.name_prefix}/foundation"
   # the session stack names its DMS resources so; the alarms exist before the first session
-  dms_ids = { replication_instance_id = "${var.name_prefix}-dms", replication_task_id = "${var.name_prefix}-cdc" }
+  dms_ids = { replication_instance_id = "${local.name_prefix}-dms", replication_task_id = "${local.name_prefix}-cdc" }
 
   partition    = data.aws_partition.current.partition
   region       = data.aws_region.current.name
@@ -31,18 +36,18 @@ locals {
 module "network" {
   source = "../../modules/network"
 
-  name_prefix = var.name_prefix
-  cidr_block  = var.cidr_block
-  azs         = var.azs
-  enable_nat  = var.enable_nat
+  name_prefix = local.name_prefix
+  cidr_block  = var.foundation.cidr_block
+  azs         = var.foundation.azs
+  enable_nat  = var.foundation.enable_nat
   kms_key_arn = module.iam_metadata.kms_key_arn # encrypts the VPC flow-log group
-  tags        = var.tags
+  tags        = local.tags
 }
 
 module "iam_metadata" {
   source = "../../modules/iam_metadata"
 
-  name_prefix          = var.name_prefix
+  name_prefix          = local.name_prefix
   glue_database_prefix = local.glue_prefix
   bucket_arns          = local.bucket_arns
   # the role the session DAG's Terraform runs as, assumed from the MWAA execution role
@@ -52,46 +57,46 @@ module "iam_metadata" {
     read_state_keys   = ["${var.environment}/foundation.tfstate"]
     trusted_role_arns = [module.orchestration.execution_role_arn]
   }
-  tags = var.tags
+  tags = local.tags
 }
 
 module "data_lake" {
   source = "../../modules/data_lake"
 
-  name_prefix  = var.name_prefix
+  name_prefix  = local.name_prefix
   kms_key_arn  = module.iam_metadata.kms_key_arn
-  protect_data = var.protect_data
+  protect_data = var.foundation.protect_data
   # by name: the MWAA bucket logs here, and its module already depends on this one
-  extra_logged_bucket_arns = ["arn:aws:s3:::${var.name_prefix}-mwaa-source"]
-  tags                     = var.tags
+  extra_logged_bucket_arns = ["arn:aws:s3:::${local.name_prefix}-mwaa-source"]
+  tags                     = local.tags
 }
 
 module "processing" {
   source = "../../modules/processing"
 
-  name_prefix                 = var.name_prefix
+  name_prefix                 = local.name_prefix
   bucket_names                = module.data_lake.bucket_names
   glue_database_names         = module.iam_metadata.glue_database_names
   glue_role_arn               = module.iam_metadata.role_arns["glue"]
   kms_key_arn                 = module.iam_metadata.kms_key_arn
-  scripts_dir                 = var.scripts_dir
-  glue_workers                = var.glue_workers
-  athena_bytes_scanned_cutoff = var.athena_bytes_scanned_cutoff
+  scripts_dir                 = local.scripts_dir
+  glue_workers                = var.foundation.glue_workers
+  athena_bytes_scanned_cutoff = var.foundation.athena_bytes_scanned_cutoff
   glue_connection = {
     subnet_id          = module.network.private_subnet_ids[0]
-    availability_zone  = var.azs[0]
+    availability_zone  = var.foundation.azs[0]
     security_group_ids = [module.network.security_group_ids["glue"]]
   }
-  tags = var.tags
+  tags = local.tags
 }
 
 module "containers" {
   source = "../../modules/containers"
 
-  name_prefix   = var.name_prefix
+  name_prefix   = local.name_prefix
   kms_key_arn   = module.iam_metadata.kms_key_arn
   task_role_arn = module.iam_metadata.role_arns["ecs_task"]
-  image_tag     = var.dbt_image_tag
+  image_tag     = var.foundation.dbt_image_tag
   # the dbt profile's athena target and the entrypoint's artifact upload read these
   environment_variables = {
     AWS_REGION            = data.aws_region.current.name
@@ -102,14 +107,14 @@ module "containers" {
     EDP_ATHENA_WORKGROUP  = module.processing.athena_workgroup
     EDP_ARTIFACTS_BUCKET  = module.data_lake.bucket_names["artifacts"]
   }
-  log_retention_days = var.log_retention_days
-  tags               = var.tags
+  log_retention_days = var.foundation.log_retention_days
+  tags               = local.tags
 }
 
 module "step_functions" {
   source = "../../modules/step_functions"
 
-  name_prefix = var.name_prefix
+  name_prefix = local.name_prefix
   definition_variables = {
     session_parameter           = local.session_param
     dms_replication_instance_id = local.dms_ids.replication_instance_id
@@ -124,25 +129,25 @@ module "step_functions" {
     ecs_security_group_id       = module.network.security_group_ids["ecs"]
   }
   ecs_task_role_arns = module.containers.role_arns
-  schedule_enabled   = var.schedule_enabled
-  log_retention_days = var.log_retention_days
+  schedule_enabled   = var.foundation.schedule_enabled
+  log_retention_days = var.foundation.log_retention_days
   kms_key_arn        = module.iam_metadata.kms_key_arn
-  tags               = var.tags
+  tags               = local.tags
 }
 
 module "orchestration" {
   source = "../../modules/orchestration"
 
-  name_prefix         = var.name_prefix
+  name_prefix         = local.name_prefix
   kms_key_arn         = module.iam_metadata.kms_key_arn
-  create_environment  = var.enable_mwaa
-  airflow_version     = var.mwaa.airflow_version
-  environment_class   = var.mwaa.environment_class
-  min_workers         = var.mwaa.min_workers
-  max_workers         = var.mwaa.max_workers
-  requirements_path   = var.mwaa.requirements_path
-  startup_script_path = var.mwaa.startup_script_path
-  plugins_zip_path    = var.mwaa.plugins_zip_path
+  create_environment  = var.foundation.enable_mwaa
+  airflow_version     = local.mwaa_settings.airflow_version
+  environment_class   = local.mwaa_settings.environment_class
+  min_workers         = local.mwaa_settings.min_workers
+  max_workers         = local.mwaa_settings.max_workers
+  requirements_path   = local.mwaa_settings.requirements_path
+  startup_script_path = local.mwaa_settings.startup_script_path
+  plugins_zip_path    = local.mwaa_settings.plugins_zip_path
   subnet_ids          = module.network.private_subnet_ids
   security_group_ids  = [module.network.security_group_ids["mwaa"]]
   access_logging      = { target_bucket = module.data_lake.access_log_bucket_name }
@@ -151,7 +156,7 @@ module "orchestration" {
   }
   # MWAA workers run the pipeline's aws tasks and the session DAG's Terraform (as the session runner)
   extra_policies = { pipeline = data.aws_iam_policy_document.mwaa_pipeline.json }
-  tags           = var.tags
+  tags           = local.tags
 }
 
 data "aws_caller_identity" "current" {}
@@ -163,7 +168,7 @@ data "aws_iam_policy_document" "mwaa_pipeline" {
     sid     = "AssumeSessionRunner"
     actions = ["sts:AssumeRole"]
     # by name: the runner trusts this role, so an attribute reference would be a cycle
-    resources = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.name_prefix}-session-runner"]
+    resources = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.name_prefix}-session-runner"]
   }
   statement {
     sid     = "ReadPublishedOutputs"
@@ -265,17 +270,32 @@ resource "aws_ssm_parameter" "foundation" {
     dms               = local.dms_ids
     mwaa              = local.mwaa
   })
-  tags = var.tags
+  tags = local.tags
+}
+
+# CI's plan and deploy roles for this environment (GitHub OIDC, no stored keys); they need the state bucket
+module "ci_access" {
+  source = "../../modules/ci_access"
+  count  = var.foundation.github != null && var.state_bucket != null ? 1 : 0
+
+  name_prefix          = local.name_prefix
+  repository           = var.foundation.github.repository
+  plan_subjects        = var.foundation.github.plan_subjects
+  deploy_subjects      = var.foundation.github.deploy_subjects
+  create_oidc_provider = var.foundation.github.create_provider
+  state_bucket         = var.state_bucket
+  state_key_prefix     = "${var.environment}/"
+  tags                 = local.tags
 }
 
 module "monitoring" {
   source = "../../modules/monitoring"
 
-  name_prefix       = var.name_prefix
+  name_prefix       = local.name_prefix
   state_machine_arn = module.step_functions.state_machine_arn
   glue_job_name     = module.processing.glue_job_name
   dms               = local.dms_ids
-  alarm_emails      = var.alarm_emails
+  alarm_emails      = var.foundation.alarm_emails
   kms_key_arn       = module.iam_metadata.kms_key_arn
-  tags              = var.tags
+  tags              = local.tags
 }

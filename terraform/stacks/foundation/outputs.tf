@@ -41,7 +41,7 @@ output "session_parameter" {
 output "session_inputs" {
   description = "Everything the session stack needs from the foundation, read through remote state."
   value = {
-    name_prefix              = var.name_prefix
+    name_prefix              = local.name_prefix
     session_parameter        = local.session_param
     kms_key_arn              = module.iam_metadata.kms_key_arn
     vpc_id                   = module.network.vpc_id
@@ -54,7 +54,7 @@ output "session_inputs" {
     dms_instance_id          = local.dms_ids.replication_instance_id
     dms_task_id              = local.dms_ids.replication_task_id
     glue_job_name            = module.processing.glue_job_name
-    default_glue_workers     = var.glue_workers
+    default_glue_workers     = var.foundation.glue_workers
     permissions_boundary_arn = module.iam_metadata.session_boundary_arn
   }
 }
@@ -77,4 +77,9 @@ output "foundation_parameter" {
 output "dms" {
   description = "Identifiers the session stack gives its DMS instance and task (CloudWatch dimensions of the latency metric)."
   value       = local.dms_ids
+}
+
+output "ci_roles" {
+  description = "Roles GitHub Actions assumes for this environment: plan (pull requests) and deploy (null without foundation.github)."
+  value       = try({ plan = module.ci_access[0].plan_role_arn, deploy = module.ci_access[0].deploy_role_arn }, null)
 }

@@ -7,4 +7,8 @@ terraform {
       version = ">= 5.60, < 6.0"
     }
   }
+
+  # The rest comes from environments/<env>.session.backend.hcl and `-backend-config=bucket=...`
+  # (edp.environments passes EDP_TF_STATE_BUCKET); the emulator's override file swaps in a local backend.
+  backend "s3" {}
 }

@@ -1,0 +1,5 @@
+# The dev foundation state. The bucket comes from `-backend-config=bucket=$EDP_TF_STATE_BUCKET`.
+key          = "dev/foundation.tfstate"
+region       = "eu-central-1"
+encrypt      = true
+use_lockfile = true

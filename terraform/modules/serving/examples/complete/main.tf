@@ -1,0 +1,106 @@
+# Runnable example: the serving layer (Redshift Serverless over Gold) against the local AWS emulator.
+# The emulator creates the key, Gold bucket, catalog database and network; moto has no Redshift
+# Serverless, so the namespace and workgroup are planned here, applied only on AWS.
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 6.0"
+    }
+  }
+}
+
+variable "base_capacity" {
+  description = "Base RPUs of the workgroup."
+  type        = number
+  default     = 16
+}
+
+provider "aws" {
+  region = "eu-central-1"
+}
+
+resource "aws_kms_key" "platform" {
+  #checkov:skip=CKV2_AWS_64:emulator stand-in for iam_metadata's platform key, which has an explicit key policy
+  description         = "EDP platform key (local example)"
+  enable_key_rotation = true
+}
+
+resource "aws_s3_bucket" "gold" {
+  #checkov:skip=CKV_AWS_18:emulator stand-in for data_lake's gold bucket (access-logged there)
+  #checkov:skip=CKV_AWS_21:emulator stand-in for data_lake's gold bucket (versioned there)
+  #checkov:skip=CKV_AWS_144:emulator stand-in for data_lake's gold bucket; the platform is single-region
+  #checkov:skip=CKV_AWS_145:emulator stand-in for data_lake's gold bucket (SSE-KMS there)
+  #checkov:skip=CKV2_AWS_6:emulator stand-in for data_lake's gold bucket (public access blocked there)
+  #checkov:skip=CKV2_AWS_61:emulator stand-in for data_lake's gold bucket (lifecycle there)
+  #checkov:skip=CKV2_AWS_62:emulator stand-in for data_lake's gold bucket; nothing consumes its events
+  bucket = "edp-example-gold"
+}
+
+resource "aws_glue_catalog_database" "gold" {
+  name = "edp_example_gold"
+}
+
+resource "aws_vpc" "this" {
+  #checkov:skip=CKV2_AWS_11:emulator stand-in for network's VPC (flow logs there)
+  #checkov:skip=CKV2_AWS_12:emulator stand-in for network's VPC (default security group closed there)
+  cidr_block = "10.20.0.0/16"
+}
+
+resource "aws_subnet" "private" {
+  for_each          = { a = 1, b = 2, c = 3 }
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = "10.20.${each.value}.0/24"
+  availability_zone = "eu-central-1${each.key}"
+}
+
+resource "aws_security_group" "redshift" {
+  name        = "edp-example-redshift"
+  description = "Stand-in for network's tier group of the serving workgroup"
+  vpc_id      = aws_vpc.this.id
+}
+
+module "serving" {
+  source = "../.."
+
+  name_prefix        = "edp-example"
+  kms_key_arn        = aws_kms_key.platform.arn
+  gold_bucket_arn    = aws_s3_bucket.gold.arn
+  gold_prefix        = "marts/"
+  glue_database_name = aws_glue_catalog_database.gold.name
+  base_capacity      = var.base_capacity
+  max_capacity       = 64
+  subnet_ids         = [for s in aws_subnet.private : s.id]
+  security_group_ids = [aws_security_group.redshift.id]
+  usage_limit        = { rpu_hours = 200 }
+}
+
+output "namespace_name" {
+  value = module.serving.namespace_name
+}
+
+output "workgroup_name" {
+  value = module.serving.workgroup_name
+}
+
+output "endpoint_address" {
+  value = module.serving.endpoint_address
+}
+
+output "endpoint_port" {
+  value = module.serving.endpoint_port
+}
+
+output "admin_secret_arn" {
+  value = module.serving.admin_secret_arn
+}
+
+output "role_arn" {
+  value = module.serving.role_arn
+}
+
+output "kms_key_arn" {
+  value = aws_kms_key.platform.arn
+}
