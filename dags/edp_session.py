@@ -38,7 +38,8 @@ def prepare(params=None) -> dict:
 def terraform_apply(args) -> TerraformOperator:
     return TerraformOperator(
         task_id="terraform_apply", command="plan_and_apply", working_dir=args["working_dir"],
-        variables=args["variables"], backend_config=args["backend_config"], env=args["env"],
+        variables=args["variables"], var_files=args["var_files"], backend_config=args["backend_config"],
+        backend_config_files=args["backend_config_files"], env=args["env"],
         plan_file=args["plan_file"], execution_timeout=timedelta(minutes=90),
     )
 

@@ -15,7 +15,7 @@ step "terraform fmt";   terraform fmt -recursive -check terraform tests/fixtures
 plugin_dir=$(bash scripts/find-tf-mirror.sh)
 for layer in foundation session; do
   step "terraform validate stacks/$layer"
-  data=".edp/check/terraform-$layer"
+  data="$PWD/.edp/check/terraform-$layer"
   mkdir -p "$data"
   TF_DATA_DIR="$data" terraform -chdir="terraform/stacks/$layer" init -backend=false -input=false -no-color \
     ${plugin_dir:+-plugin-dir="$plugin_dir"} >/dev/null

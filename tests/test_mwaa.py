@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import json
 import platform
+import re
 import shutil
 import subprocess
 import zipfile
@@ -34,6 +35,30 @@ def test_plugins_zip_holds_the_edp_package_at_its_root(built):
     assert names[0] == ".airflowignore" and all(n.startswith("edp/") for n in names[1:])
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
     assert names[1:] == sorted(names[1:]) and {i.date_time for i in infos} == {mwaa.ZIP_TIME}
+
+
+DEV_ONLY = re.compile(r"^\s*(?:from|import)\s+(moto|pytest|playwright|edp_dev|pyspark|duckdb|dbt|psycopg2|pyarrow)\b",
+                      re.MULTILINE)
+
+
+def test_plugins_zip_ships_no_development_code(built):
+    """Only what runs on MWAA: no emulator, local target, test or browser code, and no module importing them
+    (edp.cli adds the development commands only when edp_dev is installed, which MWAA never has)."""
+    with zipfile.ZipFile(built["plugins.zip"]) as zf:
+        sources = {n: zf.read(n).decode() for n in zf.namelist() if n.endswith(".py")}
+    assert not [n for n in sources if re.search(r"emulator|moto|pytest|playwright|/local/", n)]
+    offenders = {n: DEV_ONLY.findall(text) for n, text in sources.items() if DEV_ONLY.search(text)}
+    assert offenders == {"edp/cli.py": ["edp_dev"]}, offenders  # the guarded, optional import of the dev commands
+    assert "except ImportError" in sources["edp/cli.py"].split("from edp_dev import cli", 1)[1][:200]
+
+
+def test_worker_requirements_are_the_shipped_packages_dependencies():
+    """MWAA's requirements.txt lists what pyproject's base dependencies list (Airflow itself is MWAA's)."""
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    names = [re.split(r"[<>=!\[ ;]", d, maxsplit=1)[0] for d in project["dependencies"]]
+    assert [n for n in names if n != "apache-airflow"] == list(mwaa.WORKER_REQUIREMENTS)
 
 
 def test_package_is_deterministic(built, tmp_path):

@@ -25,15 +25,19 @@ from edp.settings import REPO_ROOT
 pytestmark = pytest.mark.system
 
 PARSE = """
-import json, sys
+import importlib, json, pkgutil, sys
 import edp
+# every module of the shipped package imports with MWAA's requirements alone
+modules = sorted(m.name for m in pkgutil.walk_packages(edp.__path__, "edp."))
+for name in modules:
+    importlib.import_module(name)
 from airflow._shared.module_loading import find_path_from_directory  # what DagBag lists files with
 from airflow.configuration import conf
 from airflow.dag_processing.dagbag import DagBag
 
 bag = DagBag(dag_folder=sys.argv[1])
 syntax = conf.get_mandatory_value("core", "dag_ignore_file_syntax")
-print(json.dumps({"edp": edp.__file__, "dags": sorted(bag.dag_ids), "errors": bag.import_errors, "syntax": syntax,
+print(json.dumps({"edp": edp.__file__, "modules": modules, "dags": sorted(bag.dag_ids), "errors": bag.import_errors, "syntax": syntax,
                   "seen": sorted(find_path_from_directory(sys.argv[1], ".airflowignore", syntax))}))
 """
 
@@ -74,6 +78,7 @@ def test_generated_requirements_install_and_every_dag_imports_from_plugins_zip(t
     assert result["errors"] == {}
     assert result["dags"] == ["edp_pipeline", "edp_session", "edp_session_sweep"]
     assert result["edp"].startswith(str(plugins) + os.sep)  # the package came from plugins.zip, not the repo
+    assert {"edp.cli", "edp.aws.executors", "edp.operators.terraform", "edp.mwaa"} <= set(result["modules"])
     # with the default syntax in force, .airflowignore leaves only the DAG files to look at
     assert result["syntax"] == "glob"
     assert {os.path.relpath(f, dags) for f in result["seen"]} == {"edp_pipeline.py", "edp_session.py"}

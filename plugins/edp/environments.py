@@ -190,11 +190,9 @@ def emulator_copy(root_dir: Path, workdir: Path) -> Path:
     return copied
 
 
-_IGNORED_DIRS = {".terraform", "__pycache__"}
-
-
 def _ignored(relative: Path) -> bool:
-    """Working files Terraform leaves in a root, which a copy must not carry."""
+    """Working files a root may hold (.terraform/ and other hidden folders, state, plans, lock files), which a
+    copy must not carry."""
     name = relative.name
-    return (bool(_IGNORED_DIRS.intersection(relative.parts)) or name == ".terraform.lock.hcl" or name == "tfplan"
-            or ".tfstate" in name)
+    return (any(part.startswith(".") or part == "__pycache__" for part in relative.parts[:-1])
+            or name == ".terraform.lock.hcl" or name == "tfplan" or ".tfstate" in name)

@@ -51,7 +51,7 @@ def foundation(emulator):
 def test_names_come_from_the_published_outputs(foundation):
     platform = Platform.load("emulator")
     assert platform.glue_job == "edp-emulator-bronze-to-silver" and platform.crawler("silver") == "edp-emulator-silver"
-    with pytest.raises(PermanentError, match="no ingestion session is on in local"):
+    with pytest.raises(PermanentError, match="no ingestion session is on in emulator"):
         platform.dms_task_arn  # noqa: B018 - the property is the check
     with pytest.raises(PermanentError, match="publishes no crawler_names.gold"):
         platform.crawler("gold")

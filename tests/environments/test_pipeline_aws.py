@@ -1,0 +1,144 @@
+"""The pipeline DAG on the aws target against the emulator environment: every task kind's calls, the same calls
+as the Step Functions definition, and a failing task's alert."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edp import asl, session
+from tests.environments.conftest import aws_target, session_run
+
+pytestmark = pytest.mark.system  # Terraform's AWS provider, Airflow and the emulator together
+
+
+def test_pipeline_runs_on_the_aws_target(platform, spec):
+    """The pipeline DAG with target aws and refresh_source: the session goes up, every task kind calls
+    the emulator through the amazon provider, the session goes down; the calls are the ASL's."""
+    paths, emulator, _ = platform
+    with aws_target(emulator) as foundation:
+        emulator.record(True)
+        code, log = session_run(paths, {"target": "aws", "refresh_source": True}, "pipeline-aws", "edp_pipeline")
+        emulator.record(False)
+    assert code == 0, log[-8000:]
+    calls = emulator.recorded_calls(user_agent="Botocore")  # the tasks' calls, not the session's Terraform
+    ops = [(prefix.split("_")[0], op) for prefix, op, _ in calls]
+    runs = [c for _, op, c in calls if op == "StartJobRun"]
+    assert sorted(r["Arguments"]["--table"] for r in runs) == sorted(spec.table_names)
+    for r in runs:
+        assert r["JobName"] == foundation["glue_job_name"]
+        assert r["Arguments"]["--primary_key"] == ",".join(spec.source(r["Arguments"]["--table"]).primary_key)
+    assert [c["Name"] for _, op, c in calls if op == "StartCrawler"] == [foundation["crawler_names"]["silver"]]
+    (ecs_run,) = [c for _, op, c in calls if op == "RunTask"]
+    override = ecs_run["overrides"]["containerOverrides"][0]
+    assert override["command"] == ["dbt", "build", "--target", "athena"]
+    assert ecs_run["taskDefinition"] == foundation["ecs"]["task_definition_arn"]
+    assert ("AmazonDMSv20160101", "StartReplicationTask") in ops
+    # published: the container's dbt files and the run's metrics and report
+    s3 = emulator.client("s3")
+    bucket = foundation["bucket_names"]["artifacts"]
+    prefix = s3.get_object(Bucket=bucket, Key="runs/latest")["Body"].read().decode().strip()
+    keys = {o["Key"][len(prefix):] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}
+    assert {"report.html", "metrics.json", "dbt/run_results.json", "dbt/manifest.json"} <= keys
+    metrics = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}metrics.json")["Body"].read())
+    assert metrics["layers"]["gold"] == {"fct_orders": 120, "dim_customers": 40}
+    assert session.published("emulator") is None, "the run's teardown turned ingestion off"
+    assert emulator.client("dms").describe_replication_tasks()["ReplicationTasks"] == []
+    assert_same_calls_as_asl(spec, foundation, calls, run_id=metrics["run_id"])
+
+
+def test_a_failed_task_alerts_the_alarm_topic(platform):
+    paths, emulator, _ = platform
+    sqs, sns = emulator.client("sqs"), emulator.client("sns")
+    queue = sqs.create_queue(QueueName="edp-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    with aws_target(emulator) as foundation:
+        sns.subscribe(TopicArn=foundation["alarm_topic_arn"], Protocol="sqs", Endpoint=queue_arn)
+        # no ingestion session is on and the run does not turn one on: cdc_ingest cannot start
+        code, log = session_run(paths, {"target": "aws", "refresh_source": False}, "pipeline-aws-fail", "edp_pipeline")
+    assert code != 0
+    assert "no ingestion session is on" in log
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    bodies = [json.loads(m["Body"]) for m in messages]
+    alerts = [json.loads(b["Message"]) for b in bodies if "cdc_ingest failed" in b.get("Subject", "")]
+    assert alerts and alerts[0]["task_id"] == "cdc_ingest" and "no ingestion session" in alerts[0]["error"]
+
+
+# -- the ASL compared with what the Airflow aws target asked AWS for ------------------------------------
+SERVICES = {"AWSGlue": "glue", "AmazonEC2ContainerServiceV20141113": "ecs", "AmazonDMSv20160101": "databasemigration",
+            "AmazonSSM": "ssm", "GraniteServiceVersion20100801": "cloudwatch"}
+
+
+def _lower_first(value):
+    """ASL's optimised integrations spell ECS parameters in PascalCase; the API (and botocore) in camelCase."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _lower_first(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_first(v) for v in value]
+    return value
+
+
+def _static(params: dict) -> dict:
+    """The arguments an ASL state fixes (paths `.$` are run-time values, compared by name only)."""
+    out = {}
+    for key, value in params.items():
+        if key.endswith(".$"):
+            out[key[:-2]] = ...
+        elif isinstance(value, dict):
+            out[key] = _static(value)
+        elif isinstance(value, list):
+            out[key] = [_static(v) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _matches(expected, actual) -> bool:
+    if expected is ...:
+        return actual is not None
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(_matches(v, actual.get(k)) for k, v in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and len(expected) == len(actual) and all(map(_matches, expected, actual))
+    return expected == actual
+
+
+def _asl_calls(states: dict):
+    for name, state in states.items():
+        if state.get("Type") == "Map":
+            yield from _asl_calls(state["ItemProcessor"]["States"])
+        elif state.get("Type") == "Task":
+            service, action = state["Resource"].removeprefix("arn:aws:states:::").removeprefix("aws-sdk:").split(":")
+            yield name, service, action.removesuffix(".sync"), state.get("Parameters", {})
+
+
+def assert_same_calls_as_asl(spec, foundation, calls, run_id):
+    """Task by task: every AWS call a state makes was made by the Airflow task with the same arguments,
+    and every starting/reading call the Airflow tasks made is one a state makes."""
+    definition = asl.filled(asl.render_asl(spec), asl.placeholder_values(foundation))
+    made = [(SERVICES[p.split("_")[0]], op, params) for p, op, params in calls if p.split("_")[0] in SERVICES]
+    made = [c for c in made if not (c[1] == "GetParameter" and c[2]["Name"] == "/edp-emulator/foundation")]
+    made = [c for c in made if c[1] != "PutMetricData"]  # this test's DMS stand-in reporting latency
+    wanted = set()
+    alternatives: dict[tuple, list] = {}  # states of one task making the same call on different branches
+    for name, service, action, params in _asl_calls(definition["States"]):
+        operation = action[:1].upper() + action[1:]
+        wanted.add((service, operation))
+        if asl.task_of(name) == "publish_artifacts":
+            # Step Functions runs the publishing in the dbt image; Airflow runs the same function on its worker
+            command = params["Overrides"]["ContainerOverrides"][0]["Command.$"]
+            assert "'edp', 'artifacts', 'publish', '--run-id'" in command
+            continue
+        expected = _static(_lower_first(params) if service == "ecs" else params)
+        alternatives.setdefault((asl.task_of(name), service, operation), []).append((name, expected))
+    for (task, service, operation), states in alternatives.items():
+        assert any(s == service and op == operation and _matches(expected, p)
+                   for _, expected in states for s, op, p in made), \
+            f"task {task!r}: no Airflow call matches ASL state(s) {states} ({service}:{operation})"
+    # the run's session setup/teardown is not pipeline work (Step Functions runs with a session already on)
+    session = {("databasemigration", "StopReplicationTask")}
+    pollers = session | {("glue", "GetJobRun"), ("glue", "GetCrawler"), ("glue", "GetCrawlerMetrics"), ("ecs", "DescribeTasks"),
+               ("glue", "GetJob"), ("glue", "GetJobs")}
+    extra = {(s, op) for s, op, _ in made} - wanted - pollers
+    assert not extra, f"the Airflow aws target made calls no ASL state makes: {sorted(extra)}"
