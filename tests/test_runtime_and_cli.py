@@ -26,12 +26,26 @@ def test_run_context_defaults_and_order(spec):
         ({"target": "mars"}, "target='mars' is not available"),
         ({"full_refresh": "yes"}, "full_refresh must be true or false"),
         ({"tables": "orders"}, "tables must be a list"),
+        ({"tables": None}, "tables must be a list"),
+        ({"tables": []}, "param tables is empty; name at least one table (leave it out to run all: customers,"),
+        ({"tabels": ["orders"]}, "unknown param(s) tabels; known: target, tables, full_refresh, refresh_source"),
+        ({"target": "local", "fullrefresh": True, "dry_run": True}, "unknown param(s) dry_run, fullrefresh;"),
     ],
 )
 def test_bad_params_are_named(spec, params, message):
     with pytest.raises(ConfigError) as err:
         run_context(spec, "r", params)
     assert message in str(err.value)
+
+
+def test_the_trigger_forms_params_are_the_ones_a_run_accepts(spec):
+    """One definition feeds both: every Param of the form, at its default, passes run_context."""
+    from edp.dag_factory import params_schema
+    from edp.runtime import available_targets
+
+    form = params_schema(spec, "local", available_targets())
+    run = run_context(spec, "r", {name: param.resolve() for name, param in form.items()})
+    assert run.tables == spec.table_names and run.target == "local"
 
 
 def test_unknown_target_setting(monkeypatch):

@@ -18,30 +18,14 @@ START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def params_schema(spec: Spec, default_target: str, targets: tuple[str, ...]) -> dict:
-    """The trigger form: each Param is a JSON schema, so the UI validates before a run exists."""
+    """The trigger form: each Param is a JSON schema, so the UI validates before a run exists.  The schemas
+    are `edp.runtime.run_params`, the same definition whose keys a run accepts."""
     from airflow.sdk import Param
 
-    return {
-        "target": Param(
-            default_target, type="string", enum=list(targets), title="Target",
-            description="Where every task runs: `local` uses the embedded engines on this machine; `aws` the "
-                        "environment's Glue, DMS, ECS and S3 (names read from what its Terraform publishes).",
-        ),
-        "tables": Param(
-            list(spec.table_names), type="array", title="Tables", minItems=1, uniqueItems=True,
-            items={"type": "string", "enum": list(spec.table_names)},
-            description="Source tables to merge into Silver this run (CDC always captures every table).",
-        ),
-        "full_refresh": Param(
-            False, type="boolean", title="Full refresh",
-            description="Take a fresh full load of the source, rebuild Silver and rebuild dbt incremental models.",
-        ),
-        "refresh_source": Param(
-            False, type="boolean", title="Refresh the source",
-            description="Turn the ingestion session on for this run and off after it (also when a task fails); "
-                        "off drops the replication slot, so the next session starts with a full load.",
-        ),
-    }
+    from edp.runtime import run_params
+
+    return {name: Param(schema.pop("default"), **schema)
+            for name, schema in run_params(spec, default_target, targets).items()}
 
 
 def late_run_alert(spec: Spec):

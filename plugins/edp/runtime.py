@@ -49,26 +49,70 @@ def run_folder(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
 
 
+def run_params(spec: Spec, default_target: str = "local", targets: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """The run's params, each a JSON schema with its default: the one definition the trigger form shows
+    (`dag_factory.params_schema`) and whose keys `run_context` accepts, so the two cannot drift apart."""
+    targets = targets or available_targets()
+    return {
+        "target": dict(
+            default=default_target, type="string", enum=list(targets), title="Target",
+            description="Where every task runs: `local` uses the embedded engines on this machine; `aws` the "
+                        "environment's Glue, DMS, ECS and S3 (names read from what its Terraform publishes).",
+        ),
+        "tables": dict(
+            default=list(spec.table_names), type="array", title="Tables", minItems=1, uniqueItems=True,
+            items={"type": "string", "enum": list(spec.table_names)},
+            description="Source tables to merge into Silver this run (CDC always captures every table).",
+        ),
+        "full_refresh": dict(
+            default=False, type="boolean", title="Full refresh",
+            description="Take a fresh full load of the source, rebuild Silver and rebuild dbt incremental models.",
+        ),
+        "refresh_source": dict(
+            default=False, type="boolean", title="Refresh the source",
+            description="Turn the ingestion session on for this run and off after it (also when a task fails); "
+                        "off drops the replication slot, so the next session starts with a full load.",
+        ),
+    }
+
+
 def run_context(spec: Spec, run_id: str, params: dict[str, Any]) -> RunContext:
-    """Validate a run's params against the task list (Airflow validates the form; the CLI and API may not)."""
+    """Validate a run's params against the task list (Airflow validates the form; the CLI and API may not, and
+    Airflow passes a run's conf keys through to params unchecked, so a typo would otherwise be ignored)."""
+    known = tuple(run_params(spec))
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown param(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
     target = params.get("target", "local")
     if target not in EXECUTORS:
         raise ConfigError(f"param target={target!r} is not available; use one of {', '.join(EXECUTORS)}")
-    tables = params.get("tables") or list(spec.table_names)
+    return RunContext(spec=spec, run_id=run_id, target=target, tables=_selected_tables(spec, params),
+                      full_refresh=_flag(params, "full_refresh"), refresh_source=_flag(params, "refresh_source"))
+
+
+def _selected_tables(spec: Spec, params: dict[str, Any]) -> tuple[str, ...]:
+    """The run's tables in task list order; only a missing param means all (an empty list is a mistake, not
+    a wish for everything: the form refuses it too)."""
+    if "tables" not in params:
+        return spec.table_names
+    tables = params["tables"]
     if not isinstance(tables, list) or not all(isinstance(t, str) for t in tables):
         raise ConfigError(f"param tables must be a list of table names, got {tables!r}")
+    if not tables:
+        raise ConfigError("param tables is empty; name at least one table (leave it out to run all: "
+                          f"{', '.join(spec.table_names)})")
     unknown = [t for t in tables if t not in spec.table_names]
     if unknown:
         raise ConfigError(f"param tables names unknown table(s) {', '.join(unknown)}; known: {', '.join(spec.table_names)}")
-    full_refresh = params.get("full_refresh", False)
-    if not isinstance(full_refresh, bool):
-        raise ConfigError(f"param full_refresh must be true or false, got {full_refresh!r}")
-    refresh_source = params.get("refresh_source", False)
-    if not isinstance(refresh_source, bool):
-        raise ConfigError(f"param refresh_source must be true or false, got {refresh_source!r}")
-    ordered = tuple(t for t in spec.table_names if t in tables)
-    return RunContext(spec=spec, run_id=run_id, target=target, tables=ordered, full_refresh=full_refresh,
-                      refresh_source=refresh_source)
+    return tuple(t for t in spec.table_names if t in tables)
+
+
+def _flag(params: dict[str, Any], name: str) -> bool:
+    """A true/false param, off when absent; a string like "yes" is refused rather than read as true."""
+    value = params.get(name, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"param {name} must be true or false, got {value!r}")
+    return value
 
 
 @cache

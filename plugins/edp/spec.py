@@ -9,6 +9,7 @@ this module imports Airflow; loading is cheap enough to happen at DAG parse.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,15 @@ _SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@year
 # (min, max) per cron field: minute hour day-of-month month day-of-week
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _CRON_NAMES = {3: "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC", 4: "SUN MON TUE WED THU FRI SAT"}
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February 29 exists in leap years
+# the keys each level of the task list accepts: anything else is a typo or a setting this platform ignores
+_TOP_KEYS = ("pipeline", "sources", "tasks")
+_PIPELINE_KEYS = ("id", "description", "schedule", "owner", "tags", "retries", "retry_delay_seconds",
+                  "timeout_minutes", "late_after_minutes")
+_SOURCES_KEYS = ("schema", "tables")
+_TABLE_KEYS = ("primary_key",)
+_TASK_KEYS = ("id", "kind", "upstream", "map_over", "retries", "timeout_minutes", "args", "session")
+_DEFAULT_TASK_TIMEOUT = 30
 
 
 class SpecError(ValueError):
@@ -56,7 +66,7 @@ class Task:
     upstream: tuple[str, ...] = ()
     map_over: str | None = None
     retries: int = 2
-    timeout_minutes: int = 30
+    timeout_minutes: int = _DEFAULT_TASK_TIMEOUT
     args: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     session: str | None = None  # a session mode this task needs; a source refresh wraps it in setup/teardown
 
@@ -97,26 +107,75 @@ def default_spec_path() -> Path:
     return Path(__file__).resolve().parents[2] / "dags" / "pipeline.yaml"
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping that names one key twice; PyYAML would keep the last value and drop the first silently."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, so what the author wrote twice is never half-ignored."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` overrides by design, not by accident
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):  # the base class names that error
+                continue
+            if key in first_line:
+                raise DuplicateKeyError(f"line {line}: duplicate key {key!r} (first given on line {first_line[key]})")
+            first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_spec(path: str | Path | None = None) -> Spec:
     """Read and validate the task list; every failure raises SpecError naming file and task."""
     path = Path(path) if path else default_spec_path()
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"{path}: task list file not found") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping with 'pipeline', 'sources' and 'tasks'")
-    unknown = set(raw) - {"pipeline", "sources", "tasks"}
-    if unknown:
-        raise SpecError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    _refuse_unknown_keys(path, "top-level", raw, _TOP_KEYS)
     pipeline = _pipeline(path, raw.get("pipeline"))
     schema, sources = _sources(path, raw.get("sources"))
     tasks = _tasks(path, raw.get("tasks"), pipeline)
     spec = Spec(path=path, pipeline=pipeline, source_schema=schema, sources=sources, tasks=tasks)
     topological_order(spec)  # raises on a cycle
     return spec
+
+
+def _read_yaml(path: Path) -> Any:
+    """The parsed file; a file that cannot be read or parsed is a SpecError naming it, never a traceback."""
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder, not a task list file")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+    except FileNotFoundError:
+        raise SpecError(f"{path}: task list file not found") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text: {exc}") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the task list: {exc.strerror or exc}") from None
+    except DuplicateKeyError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _refuse_unknown_keys(path: Path, where: str, mapping: dict, allowed: tuple[str, ...]) -> None:
+    """A key the loader does not read would be dropped silently (a typo, or `catchup: true` that never applies)."""
+    unknown = set(mapping) - set(allowed)
+    if unknown:
+        raise SpecError(f"{path}: {where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                        f"allowed: {', '.join(allowed)}")
+
+
+def _mapping(path: Path, where: str, raw: Any, allowed: tuple[str, ...]) -> dict:
+    """One level of the task list: a mapping whose every key is one the loader reads."""
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: {where}: expected a mapping with keys {', '.join(allowed)}, got {raw!r}")
+    _refuse_unknown_keys(path, where, raw, allowed)
+    return raw
 
 
 def _require(path: Path, where: str, mapping: Any, key: str, kind: type | tuple[type, ...]) -> Any:
@@ -142,6 +201,7 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 
 def _pipeline(path: Path, raw: Any) -> Pipeline:
     where = "pipeline"
+    raw = _mapping(path, where, raw, _PIPELINE_KEYS)
     pid = _require(path, where, raw, "id", str)
     if not _ID.match(pid):
         raise SpecError(f"{path}: {where}: id {pid!r} must be lowercase letters, digits and underscores")
@@ -172,30 +232,81 @@ def _pipeline(path: Path, raw: Any) -> Pipeline:
 
 
 def schedule_problem(expr: str) -> str | None:
-    """Why a schedule is invalid, or None: a preset or a five-field cron expression."""
+    """Why a schedule is invalid, or None: a preset, or a five-field cron expression that fires at least once
+    (Airflow's cron parser accepts `0 2 30 2 *`, which has no next run: the DAG loads and never runs)."""
     if expr.startswith("@"):
         return None if expr in _SCHEDULE_PRESETS else f"unknown preset; use one of {', '.join(_SCHEDULE_PRESETS)}"
     fields = expr.split()
     if len(fields) != 5:
         return f"cron needs 5 fields (minute hour day month weekday), got {len(fields)}"
-    for index, (text, (low, high)) in enumerate(zip(fields, _CRON_RANGES, strict=True)):
-        names = _CRON_NAMES.get(index, "").split()
-        for part in text.split(","):
-            base, _, step = part.partition("/")
-            if step and not (step.isdigit() and int(step) > 0):
-                return f"field {index + 1} ({text!r}): bad step {step!r}"
-            if base == "*":
+    for index, text in enumerate(fields):
+        problem = _cron_field_problem(index, text)
+        if problem:
+            return problem
+    return _never_fires_problem(fields)
+
+
+def _cron_field_problem(index: int, text: str) -> str | None:
+    """Why one cron field is malformed (a bad step, a value out of range or not a name), or None."""
+    low, high = _CRON_RANGES[index]
+    names = _CRON_NAMES.get(index, "").split()
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        if step and not (step.isdigit() and int(step) > 0):
+            return f"field {index + 1} ({text!r}): bad step {step!r}"
+        if base == "*":
+            continue
+        for bound in base.split("-", 1):
+            if bound.upper() in names:
                 continue
-            for bound in base.split("-", 1):
-                if bound.upper() in names:
-                    continue
-                if not bound.isdigit() or not low <= int(bound) <= high:
-                    return f"field {index + 1} ({text!r}): {bound!r} is outside {low}-{high}"
+            if not bound.isdigit() or not low <= int(bound) <= high:
+                return f"field {index + 1} ({text!r}): {bound!r} is outside {low}-{high}"
     return None
+
+
+def _never_fires_problem(fields: list[str]) -> str | None:
+    """Whether a well-formed expression has a next fire time at all; only day-of-month against month can fail.
+
+    A restricted day-of-week always leaves a day: with day-of-month `*` it picks weekdays, which every month
+    has, and with both restricted cron fires when either matches (`0 0 30 2 MON` fires on February's Mondays).
+    So only a `*` day-of-week can leave day-of-month alone to find no day in any of the months (leap years
+    included: February 29 counts)."""
+    day_text, month_text, weekday_text = fields[2], fields[3], fields[4]
+    if weekday_text != "*":
+        return None
+    days = _cron_values(2, day_text)
+    if any(day <= _MONTH_DAYS[month - 1] for month in _cron_values(3, month_text) for day in days):
+        return None
+    return f"never fires: no month in {month_text} has a day {day_text}"
+
+
+def _cron_values(index: int, text: str) -> set[int]:
+    """The values a well-formed cron field selects: lists, ranges, steps and names.  A step on a single value
+    runs to the field's end (`2/3`), and a reversed range wraps round (`DEC-FEB`), as croniter, Airflow's cron
+    parser, reads them."""
+    low, high = _CRON_RANGES[index]
+    values: set[int] = set()
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        first, _, last = base.partition("-")
+        start = low if base == "*" else _cron_number(index, first)
+        end = high if base == "*" or (step and not last) else _cron_number(index, last or first)
+        span = [*range(start, end + 1)] if start <= end else [*range(start, high + 1), *range(low, end + 1)]
+        values.update(span[:: int(step or 1)])
+    return values
+
+
+def _cron_number(index: int, text: str) -> int:
+    """A cron value as a number: JAN is 1 (months count from 1), SUN is 0."""
+    names = _CRON_NAMES.get(index, "").split()
+    if text.upper() in names:
+        return names.index(text.upper()) + (1 if index == 3 else 0)
+    return int(text)
 
 
 def _sources(path: Path, raw: Any) -> tuple[str, tuple[Source, ...]]:
     where = "sources"
+    raw = _mapping(path, where, raw, _SOURCES_KEYS)
     schema = _require(path, where, raw, "schema", str)
     tables = _require(path, where, raw, "tables", dict)
     if not tables:
@@ -204,14 +315,13 @@ def _sources(path: Path, raw: Any) -> tuple[str, tuple[Source, ...]]:
     for name, props in tables.items():
         if not isinstance(name, str) or not _ID.match(name):
             raise SpecError(f"{path}: {where}: table name {name!r} must be lowercase letters, digits and underscores")
+        props = _mapping(path, f"{where}: table {name!r}", props, _TABLE_KEYS)
         key = _require(path, f"{where}: table {name!r}", props, "primary_key", list)
         if not key or not all(isinstance(k, str) and _ID.match(k) for k in key):
             raise SpecError(f"{path}: {where}: table {name!r}: primary_key must list column names")
         out.append(Source(name=name, primary_key=tuple(key)))
     return schema, tuple(out)
 
-
-_TASK_KEYS = {"id", "kind", "upstream", "map_over", "retries", "timeout_minutes", "args", "session"}
 
 
 def _tasks(path: Path, raw: Any, pipeline: Pipeline) -> tuple[Task, ...]:
@@ -232,9 +342,7 @@ def _task(path: Path, index: int, item: Any, pipeline: Pipeline) -> Task:
     where = f"task {tid!r}"
     if not _ID.match(tid):
         raise SpecError(f"{path}: {where}: id must be lowercase letters, digits and underscores")
-    extra = set(item) - _TASK_KEYS
-    if extra:
-        raise SpecError(f"{path}: {where}: unknown key(s) {', '.join(sorted(extra))}")
+    _refuse_unknown_keys(path, where, item, _TASK_KEYS)
     kind = _require(path, where, item, "kind", str)
     if kind not in TASK_KINDS:
         raise SpecError(f"{path}: {where}: unknown task kind {kind!r}; known kinds: {', '.join(TASK_KINDS)}")
@@ -256,10 +364,21 @@ def _task(path: Path, index: int, item: Any, pipeline: Pipeline) -> Task:
         upstream=tuple(upstream),
         map_over=map_over,
         retries=_optional_int(path, where, item, "retries", pipeline.retries, 0, 10),
-        timeout_minutes=_optional_int(path, where, item, "timeout_minutes", 30, 1, pipeline.timeout_minutes),
+        timeout_minutes=_task_timeout(path, where, item, pipeline),
         args=args,
         session=session,
     )
+
+
+def _task_timeout(path: Path, where: str, item: dict, pipeline: Pipeline) -> int:
+    """A task's timeout: at most the run's (a task cannot outlive its run), so the default shrinks with a short
+    pipeline timeout instead of refusing a value the author never wrote."""
+    limit = pipeline.timeout_minutes
+    value = _optional_int(path, where, item, "timeout_minutes", min(_DEFAULT_TASK_TIMEOUT, limit), 1, 24 * 60)
+    if value > limit:
+        raise SpecError(f"{path}: {where}: 'timeout_minutes' {value} exceeds the pipeline's timeout_minutes "
+                        f"({limit}); a task cannot run longer than its run")
+    return value
 
 
 def _check_references(path: Path, tasks: list[Task]) -> None:
