@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -72,6 +74,30 @@ def test_deleted_key_can_come_back(spark):
     assert current(b2s.apply_cdc(changes, ["id"])) == [(1, "again")]
 
 
+def test_a_key_update_deletes_the_old_key(spark):
+    """DMS writes a primary-key update as one U row under the new key, with the old key in `BI_<key>`."""
+    schema = "`Op` string, `dms_timestamp` string, `dms_change_seq` string, `id` bigint, `name` string, `BI_id` bigint"
+    changes = spark.createDataFrame([("I", "t1", "A0", 1, "one", None), ("I", "t1", "A1", 2, "two", None),
+                                     ("U", "t2", "A2", 5, "one", 1), ("U", "t3", "A3", 2, "two-b", 2)], schema=schema)
+    merged = b2s.apply_cdc(changes, ["id"])
+    assert current(merged) == [(2, "two-b"), (5, "one")]
+    assert "BI_id" not in merged.columns
+    # the old key taken again later is a new row, not the moved one
+    again = spark.createDataFrame([("I", "t4", "A4", 1, "new-one", None)], schema=schema)
+    assert current(b2s.apply_cdc(again, ["id"], current=merged)) == [(1, "new-one"), (2, "two-b"), (5, "one")]
+
+
+def test_a_tombstone_keeps_an_older_change_delivered_again_from_bringing_a_row_back(spark):
+    first = frame(spark, [("I", "t1", "A1", 1, "one"), ("I", "t1", "A2", 2, "two"), ("D", "t2", "A3", 2, None)])
+    latest = b2s.latest_changes(first, ["id"])
+    silver, tombstones = latest.where("Op != 'D'").drop("Op"), b2s.deleted_keys(latest, ["id"])
+    assert [r["id"] for r in tombstones.collect()] == [2]
+    redelivered = frame(spark, [("I", "t1", "A2", 2, "two")])  # the file with key 2's insert, once more
+    assert current(b2s.apply_cdc(redelivered, ["id"], current=silver, tombstones=tombstones)) == [(1, "one")]
+    assert current(b2s.apply_cdc(redelivered, ["id"], current=silver)) == [(1, "one"), (2, "two")], \
+        "without the tombstone the row would come back"
+
+
 def test_missing_primary_key_is_named(spark):
     with pytest.raises(ValueError, match="primary key column"):
         b2s.apply_cdc(frame(spark, [("I", "t", "A", 1, "x")]), ["customer_id"])
@@ -117,10 +143,22 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     names = sorted(r["id"] for r in spark.read.parquet(str(silver / "things")).collect())
     assert names == [1, 3, 9]
     bookmark = json.loads((silver / "_bookmarks" / "things.json").read_text())
-    assert len(bookmark["processed"]) == 2
+    assert sorted(bookmark["files"]) == ["20260101-000000001.parquet", "LOAD00000001.parquet"]
+    # the deleted key is a tombstone: the delete delivered again, or an older insert of it, changes nothing
+    assert [r["id"] for r in spark.read.parquet(str(silver / "_tombstones" / "things")).collect()] == [2]
     # a crash between the swap's renames leaves only the backup: the next run restores it
     (silver / "things").rename(silver / "_previous" / "things")
     assert b2s.main(argv, spark=spark)["silver_rows"] == 3
+    # a reload rewrites the load file in place (DMS does): Silver is rebuilt from it alone, the older changes
+    # and the tombstones belong to the previous generation
+    time.sleep(0.01)
+    _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": i, "name": f"r{i}"} for i in (2, 4)],
+                  cdc=False)
+    os.utime(bronze / "public" / "things" / "LOAD00000001.parquet")
+    reloaded = b2s.main(argv, spark=spark)
+    assert reloaded["mode"] == "rebuild" and reloaded["silver_rows"] == 2
+    assert sorted((r["id"], r["name"]) for r in spark.read.parquet(str(silver / "things")).collect()) == [
+        (2, "r2"), (4, "r4")]
 
 
 def test_glue_argument_path_asks_only_for_given_optionals(monkeypatch):

@@ -13,7 +13,6 @@ import pytest
 from edp_dev import shop as source_db
 from edp_dev.local import dms_format as dms
 from edp_dev.local.cdc import LocalDms
-from edp_dev.local.pgoutput import DecodeError
 from tests.conftest import source_connection
 
 pytestmark = pytest.mark.integration  # a real PostgreSQL
@@ -45,7 +44,8 @@ def replay(paths, table):
         if row.get(dms.OP_COLUMN) == "D":
             state.pop(key, None)
         else:
-            state[key] = {k: v for k, v in row.items() if k not in (dms.OP_COLUMN, dms.TIMESTAMP_COLUMN, dms.SEQ_COLUMN)}
+            state[key] = {k: v for k, v in row.items() if k not in (dms.OP_COLUMN, dms.TIMESTAMP_COLUMN, dms.SEQ_COLUMN)
+                          and not k.startswith(dms.BEFORE_IMAGE_PREFIX)}
     return state
 
 
@@ -125,31 +125,40 @@ def test_crash_before_commit_point_recaptures_the_batch_once(source, monkeypatch
     assert_bronze_matches(paths, conn)
 
 
-def test_truncate_is_refused_and_the_slot_stays(source):
+def test_truncate_reloads_the_table_and_archives_its_bronze(source):
+    """A TRUNCATE has no row changes: the batch reloads the table (DMS's table reload), the old Bronze
+    generation of that table moves to the archive, and the other tables are untouched."""
     paths, conn_info, conn = source
     with conn.cursor() as cur:
-        cur.execute("CREATE TABLE scratch (id int primary key)")
+        cur.execute("CREATE TABLE scratch (id int primary key, v text)")
         cur.execute(f"ALTER PUBLICATION {source_db.PUBLICATION} ADD TABLE scratch")
-        cur.execute("TRUNCATE scratch")
+        cur.execute("INSERT INTO scratch SELECT g, 'v' || g FROM generate_series(1, 5) g")
     conn.commit()
-    with pytest.raises(DecodeError, match="TRUNCATE of scratch"):
-        make_dms(paths, conn_info).run()
+    tables = (*source_db.TABLES, "scratch")
+    dms_task = LocalDms(conn_info, paths.bronze, "public", tables, source_db.PUBLICATION)
+    assert dms_task.drop_slot() or True
+    dms_task.run()  # a fresh load with scratch in it
+    with conn.cursor() as cur:
+        cur.execute("UPDATE scratch SET v = 'before' WHERE id = 1")
+        cur.execute("TRUNCATE scratch")
+        cur.execute("INSERT INTO scratch VALUES (9, 'after')")
+    conn.commit()
+    before = dms_task.run()
+    assert "scratch" not in before.rows, "the truncated table's changes are in its reload, not in a change file"
+    names = sorted(p.name for p in (paths.bronze / "public" / "scratch").glob("*.parquet"))
+    assert names == ["LOAD00000001.parquet"]
+    assert pq.read_table(paths.bronze / "public" / "scratch" / "LOAD00000001.parquet").column("id").to_pylist() == [9]
+    assert list((paths.bronze / "_archive").rglob("scratch/LOAD00000001.parquet")), "archived, not deleted"
     with conn.cursor() as cur:
         cur.execute(f"ALTER PUBLICATION {source_db.PUBLICATION} DROP TABLE scratch")
         cur.execute("DROP TABLE scratch")
     conn.commit()
-    # the truncate stays in the slot's WAL: resetting is the documented way out
-    dms_task = make_dms(paths, conn_info)
-    assert dms_task.drop_slot()
-    result = dms_task.run()
-    assert result.mode == "full_load"
-    archived = list((paths.bronze / "_archive").rglob("LOAD00000001.parquet"))
-    assert archived, "the previous Bronze generation must be archived, not deleted"
     assert_bronze_matches(paths, conn)
 
 
 def test_value_conversion_and_names():
-    assert dms.from_text("12.50", 1700) == Decimal("12.50")
+    assert dms.from_text("12.50", 1700, (10 << 16 | 2) + 4) == Decimal("12.50")
+    assert dms.from_text("12.50", 1700) == "12.50", "unconstrained numeric is exact text (DMS: MapUnboundedNumericAsString)"
     assert dms.from_text("t", 16) is True
     assert dms.from_text(None, 23) is None
     assert dms.from_text("2026-11-23 02:00:00.5+00", 1184).isoformat() == "2026-11-23T02:00:00.500000+00:00"

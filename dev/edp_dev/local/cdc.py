@@ -15,21 +15,39 @@ deletes in-progress files no journal names, so a crash at any step neither
 loses nor duplicates a committed change.  A slot that has gone (session
 teardown dropped it) means WAL was not retained: the next run archives the
 old Bronze generation and starts with a fresh full load, as DMS would.
+
+Some changes cannot be carried as row changes: a TRUNCATE, and a column added
+with a default or NOT NULL (PostgreSQL fills the existing rows without writing
+them to WAL). The batch that sees one reloads that table (DMS's table reload):
+its Bronze folder moves to the archive and a new full-load file is read in a
+snapshot taken after the batch. The journal entry of the batch names the tables
+to reload, so a crash before the reload finishes is finished by `recover()`.
+
+Every connection uses fixed output settings (UTC, ISO dates, ISO 8601
+intervals, exact floats, hex bytea), so the full load's `::text` values and
+pgoutput's are the same text, converted once (`dms_format.to_arrow`). A source
+that stops answering fails the task after EDP_SOURCE_TIMEOUT_SECONDS (60) of
+silence instead of hanging until the task's timeout.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import select
 import shutil
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from edp.settings import ConfigError
 from edp_dev.local import dms_format as dms
-from edp_dev.local.pgoutput import Decoder, Transaction
+from edp_dev.local.cdc_batch import Batch, TableBatch
+from edp_dev.local.pgoutput import UNCHANGED, Decoder
 from edp_dev.local.postgres import Connection
 
 log = logging.getLogger(__name__)
@@ -37,6 +55,13 @@ log = logging.getLogger(__name__)
 SLOT = "edp_dms_slot"
 JOURNAL = "_dms_journal"
 ARCHIVE = "_archive"
+# the session settings every source connection uses: PostgreSQL's text output is then the same on every path
+OUTPUT_SETTINGS = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex"
+TIMEOUT_ENV = "EDP_SOURCE_TIMEOUT_SECONDS"
+
+
+class SourceUnresponsive(RuntimeError):
+    """The source database stopped answering: the task fails now, naming it, instead of hanging."""
 
 
 def lsn_to_int(text: str) -> int:
@@ -118,6 +143,9 @@ class LocalDms:
             if rel not in named:
                 log.warning("removing uncommitted Bronze file %s", tmp)
                 tmp.unlink()
+        for entry in committed:  # a batch that asked for reloads its crash interrupted
+            for table in self._pending_reloads(entry, committed):
+                self.reload_table(conn, table, entry["end_lsn"])
         slot_lsn = self._slot_lsn(conn)
         if committed and slot_lsn is not None:
             end = max(lsn_to_int(e["end_lsn"]) for e in committed)
@@ -135,7 +163,7 @@ class LocalDms:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s",
                         (self.slot,))
-        repl = psycopg2.connect(self.conn_info.dsn(), connection_factory=psycopg2.extras.LogicalReplicationConnection)
+        repl = connect(self.conn_info, connection_factory=psycopg2.extras.LogicalReplicationConnection)
         try:
             with repl.cursor() as rcur:
                 rcur.execute(f"CREATE_REPLICATION_SLOT {self.slot} LOGICAL pgoutput EXPORT_SNAPSHOT")
@@ -149,20 +177,48 @@ class LocalDms:
                     cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
                     cur.execute("SET LOCAL timezone = 'UTC'")
                     for table in self.tables:
-                        columns = self._columns(cur, table)
-                        schema = dms.bronze_schema([(n, dms.arrow_type(o, m)) for n, o, m in columns], cdc=False)
-                        cur.execute(f'SELECT * FROM "{self.schema}"."{table}"')
-                        names = [d[0] for d in cur.description]
-                        rows = [dict(zip(names, r, strict=True), **{dms.TIMESTAMP_COLUMN: transfer_ts}) for r in cur.fetchall()]
-                        rel = self._rel(table, dms.load_file_name(1))
-                        dms.write_in_progress(dms.build_table(schema, rows), self.bronze / rel)
+                        rel, rows = self._load_file(cur, table, transfer_ts)
                         result.files.append(rel)
-                        result.rows[table] = len(rows)
+                        result.rows[table] = rows
                     cur.execute("COMMIT")
         finally:
             repl.close()
         self._commit({"kind": "full_load", "end_lsn": consistent_point, "files": result.files, "rows": result.rows})
         return result
+
+    def _load_file(self, cur, table: str, transfer_ts: str) -> tuple[str, int]:
+        """Write one table's full-load file from the open snapshot; returns (Bronze path, rows)."""
+        columns = self._columns(cur, table)
+        schema = dms.bronze_schema([(n, dms.arrow_type(o, m)) for n, o, m in columns], cdc=False)
+        names = [n for n, _, _ in columns]
+        cur.execute("SELECT " + ", ".join(f'{_quote(n)}::text' for n in names) + f" FROM {self._qualified(table)}")
+        rows = [dict(zip(names, r, strict=True), **{dms.TIMESTAMP_COLUMN: transfer_ts}) for r in cur.fetchall()]
+        rel = self._rel(table, dms.load_file_name(1))
+        dms.write_in_progress(dms.build_text_table(schema, rows, names), self.bronze / rel)
+        return rel, len(rows)
+
+    def reload_table(self, conn, table: str, after_lsn: str) -> None:
+        """DMS's table reload: the table's Bronze folder (load and changes) moves to the archive and a new
+        full-load file is read in a snapshot taken now, after the batch that asked for it (which wrote no
+        changes for the table: the snapshot holds them). Changes after the snapshot come in the next batch."""
+        folder = dms.table_dir(self.bronze, self.schema, table)
+        if folder.exists():
+            dest = self.bronze / ARCHIVE / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") / self.schema / table
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(folder), str(dest))
+        with self._connect() as snap:
+            snap.autocommit = True
+            with snap.cursor() as cur:
+                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                rel, rows = self._load_file(cur, table, dms.format_timestamp(datetime.now(UTC)))
+                cur.execute("COMMIT")
+        log.warning("reloaded %s.%s (%d rows): a TRUNCATE or a column added with a default", self.schema, table, rows)
+        self._commit({"kind": f"reload-{table}", "table": table, "after": after_lsn, "end_lsn": after_lsn,
+                      "files": [rel], "rows": {table: rows}})
+
+    def _pending_reloads(self, entry: dict, committed: list[dict]) -> list[str]:
+        done = {e["table"] for e in committed if e.get("after") == entry["end_lsn"] and "table" in e}
+        return [t for t in entry.get("reload", []) if t not in done]
 
     # -- change capture -----------------------------------------------------------------
     def capture(self, conn) -> IngestResult:
@@ -174,39 +230,66 @@ class LocalDms:
                 "'proto_version', '1', 'publication_names', %s)",
                 (self.slot, upto, self.publication),
             )
-            decoder = Decoder()
-            transactions = [t for t in (decoder.feed(row[0]) for row in cur) if t is not None]
+            decoder, batch = Decoder(), Batch(self.schema, self.tables)
+            for row in cur:
+                txn = decoder.feed(row[0])
+                if txn is not None:
+                    batch.add(txn)
         result = IngestResult(mode="cdc", end_lsn=upto)
-        per_table = self._rows_by_table(transactions)
-        if per_table:
+        reload = sorted(t for t, tb in batch.tables.items() if tb.truncated or self._gained_filled_column(conn, t, tb))
+        for name, table in batch.tables.items():
+            self._look_up_unchanged(conn, name, table)
+        files = {t: f for t, f in batch.table_files().items() if t not in reload}
+        if files or reload:
             moment = datetime.now(UTC)
-            for table, (schema, rows) in per_table.items():
+            for table, data in files.items():
                 rel = self._rel(table, self._cdc_name(table, moment))
-                dms.write_in_progress(dms.build_table(schema, rows), self.bronze / rel)
+                dms.write_in_progress(data, self.bronze / rel)
                 result.files.append(rel)
-                result.rows[table] = len(rows)
-            self._commit({"kind": "cdc", "end_lsn": upto, "files": result.files, "rows": result.rows})
+                result.rows[table] = data.num_rows
+            entry = {"kind": "cdc", "end_lsn": upto, "files": result.files, "rows": result.rows, "reload": reload}
+            self._commit(entry)
+            for table in reload:
+                self.reload_table(conn, table, upto)
         with conn.cursor() as cur:  # also moves past WAL that held no changes for us
             cur.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (self.slot, upto))
         return result
 
-    def _rows_by_table(self, transactions: list[Transaction]) -> dict:
-        out: dict[str, tuple] = {}
-        for txn in transactions:
-            ts = dms.format_timestamp(txn.commit_time)
-            for ordinal, change in enumerate(txn.changes):
-                rel = change.relation
-                if rel.schema != self.schema or rel.name not in self.tables:
-                    continue
-                if rel.name not in out:
-                    cols = [(c.name, dms.arrow_type(c.type_oid, c.typmod)) for c in rel.columns]
-                    out[rel.name] = (dms.bronze_schema(cols, cdc=True), [])
-                row = {c.name: dms.from_text(change.values[c.name], c.type_oid) for c in rel.columns}
-                row[dms.OP_COLUMN] = change.op
-                row[dms.TIMESTAMP_COLUMN] = ts
-                row[dms.SEQ_COLUMN] = dms.change_seq(txn.commit_lsn, ordinal)
-                out[rel.name][1].append(row)
-        return out
+    def _gained_filled_column(self, conn, table: str, batch: TableBatch) -> bool:
+        """A column the table's Bronze does not have yet, which existing rows may hold a value in (it has a
+        default, or is NOT NULL): PostgreSQL filled those rows without writing them to WAL."""
+        known = self._bronze_columns(table)
+        added = [c for c in batch.columns if known is not None and c not in known]
+        if not added:
+            return False
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attname = ANY(%s) "
+                        "AND (atthasdef OR attnotnull)", (self._qualified(table), added))
+            return cur.fetchone()[0] > 0
+
+    def _bronze_columns(self, table: str) -> set[str] | None:
+        folder = dms.table_dir(self.bronze, self.schema, table)
+        files = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+        return set(pq.read_schema(files[-1]).names) if files else None
+
+    def _look_up_unchanged(self, conn, name: str, table: TableBatch) -> None:
+        """Fill unchanged large values from the source row by key, as DMS does for LOB columns. The value
+        read may be newer than the change; the newer change is in this or a later batch and wins the merge."""
+        rows = table.unchanged_rows()
+        if not rows:
+            return
+        wanted = sorted({c for row in rows for c, v in row.items() if v is UNCHANGED})
+        keys = list(table.key)
+        sql = (f"SELECT {', '.join(_quote(k) + '::text' for k in keys)}, {', '.join(_quote(c) + '::text' for c in wanted)} "
+               f"FROM {self._qualified(name)} WHERE ({', '.join(_quote(k) + '::text' for k in keys)}) IN %s")
+        with conn.cursor() as cur:
+            cur.execute(sql, (tuple(tuple(row[k] for k in keys) for row in rows),))
+            found = {tuple(r[:len(keys)]): dict(zip(wanted, r[len(keys):], strict=True)) for r in cur.fetchall()}
+        for row in rows:
+            current = found.get(tuple(row[k] for k in keys), {})
+            for column in wanted:
+                if row.get(column) is UNCHANGED:
+                    row[column] = current.get(column)
 
     # -- journal -----------------------------------------------------------------------
     def _commit(self, entry: dict) -> None:
@@ -251,10 +334,8 @@ class LocalDms:
         log.warning("no live replication slot: archived the previous Bronze generation to %s", dest)
 
     # -- helpers -----------------------------------------------------------------------
-    def _connect(self):
-        import psycopg2
-
-        return closing(psycopg2.connect(self.conn_info.dsn()))
+    def _connect(self, **kwargs):
+        return closing(connect(self.conn_info, **kwargs))
 
     def _require_publication(self, conn) -> None:
         with conn.cursor() as cur:
@@ -275,9 +356,12 @@ class LocalDms:
         cur.execute(
             "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid = %s::regclass "
             "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            (f'"{self.schema}"."{table}"',),
+            (self._qualified(table),),
         )
         return [(n, int(o), int(m)) for n, o, m in cur.fetchall()]
+
+    def _qualified(self, table: str) -> str:
+        return f"{_quote(self.schema)}.{_quote(table)}"
 
     def _rel(self, table: str, name: str) -> str:
         return str(dms.table_dir(Path(""), self.schema, table) / name)
@@ -290,3 +374,36 @@ class LocalDms:
             if not (folder / name).exists() and not (folder / (name + dms.IN_PROGRESS)).exists():
                 return name
             moment += timedelta(milliseconds=1)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def connect(info: Connection, **kwargs):
+    """A connection to the source with the output settings every path relies on, which fails after
+    EDP_SOURCE_TIMEOUT_SECONDS without an answer (connecting, or waiting on a query) rather than hanging."""
+    import psycopg2
+    import psycopg2.extensions
+
+    psycopg2.extensions.set_wait_callback(_wait_or_give_up)
+    return psycopg2.connect(info.dsn(), options=OUTPUT_SETTINGS, **kwargs)
+
+
+def _wait_or_give_up(conn) -> None:
+    """psycopg2's wait callback: poll the connection, and give up after the idle timeout. A stopped server
+    still has its socket acknowledged by the kernel, so only the absence of an answer can tell."""
+    import psycopg2.extensions as ext
+
+    idle = float(os.environ.get(TIMEOUT_ENV, "60"))
+    while True:
+        state = conn.poll()
+        if state == ext.POLL_OK:
+            return
+        reading = state == ext.POLL_READ
+        ready = select.select([conn.fileno()] if reading else [], [] if reading else [conn.fileno()], [], idle)
+        if not (ready[0] or ready[1]):
+            params = conn.get_dsn_parameters()
+            raise SourceUnresponsive(f"the source database {params.get('host')}:{params.get('port')}/"
+                                     f"{params.get('dbname')} did not answer for {idle:.0f} s "
+                                     f"({TIMEOUT_ENV}); is it running and reachable?")

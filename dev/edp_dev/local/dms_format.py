@@ -16,9 +16,9 @@ asserts its defaults equal the constants here.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,49 +32,98 @@ LOAD_PREFIX = "LOAD"
 OPS = ("I", "U", "D")
 IN_PROGRESS = ".inprogress"
 
-# PostgreSQL type OIDs -> how a value is typed in Bronze
-_BOOL, _INT8, _INT2, _INT4, _FLOAT4, _FLOAT8 = 16, 20, 21, 23, 700, 701
+BEFORE_IMAGE_PREFIX = "BI_"  # DMS's add-before-image-columns rule (pk-only): a CDC row's key before the change
+
+# PostgreSQL type OIDs -> how a value is typed in Bronze (docs/design.md, "PostgreSQL types in Bronze")
+_BOOL, _BYTEA, _INT8, _INT2, _INT4, _FLOAT4, _FLOAT8 = 16, 17, 20, 21, 23, 700, 701
 _NUMERIC, _DATE, _TIMESTAMP, _TIMESTAMPTZ = 1700, 1082, 1114, 1184
+MAX_DECIMAL_PRECISION = 38  # DMS: NUMERIC(p,s) with p <= 38 is a decimal; wider, or unconstrained, is a string
+# PostgreSQL's and DuckDB's own encoding of +-infinity: the extreme values of the storage integer
+DATE_INFINITY, TIMESTAMP_INFINITY = 2**31 - 1, 2**63 - 1
+_DATETIME = re.compile(
+    r"^(\d{4,})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?"
+    r"(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?( BC)?$")
 
 
 def arrow_type(type_oid: int, typmod: int = -1) -> pa.DataType:
-    if type_oid == _BOOL:
-        return pa.bool_()
-    if type_oid in (_INT2, _INT4):
-        return pa.int32()
-    if type_oid == _INT8:
-        return pa.int64()
-    if type_oid in (_FLOAT4, _FLOAT8):
-        return pa.float64()
+    """The Bronze type of a PostgreSQL column, as DMS writes it to Parquet (with MapUnboundedNumericAsString)."""
+    simple = {_BOOL: pa.bool_(), _INT2: pa.int32(), _INT4: pa.int32(), _INT8: pa.int64(), _FLOAT4: pa.float64(),
+              _FLOAT8: pa.float64(), _BYTEA: pa.binary(), _DATE: pa.date32(), _TIMESTAMP: pa.timestamp("us"),
+              _TIMESTAMPTZ: pa.timestamp("us", tz="UTC")}
+    if type_oid in simple:
+        return simple[type_oid]
     if type_oid == _NUMERIC and typmod >= 4:
         precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
-        return pa.decimal128(precision, scale)
-    if type_oid == _DATE:
-        return pa.date32()
-    if type_oid == _TIMESTAMP:
-        return pa.timestamp("us")
-    if type_oid == _TIMESTAMPTZ:
-        return pa.timestamp("us", tz="UTC")
-    return pa.string()  # text, varchar, unconstrained numeric, uuid, json: lossless as text
+        if precision <= MAX_DECIMAL_PRECISION:
+            return pa.decimal128(precision, scale)
+    # text, varchar, char, uuid, json(b), arrays, time(tz), interval, enums, wide or unconstrained numeric:
+    # PostgreSQL's own text output, which loses nothing
+    return pa.string()
 
 
-def from_text(text: str | None, type_oid: int) -> Any:
-    """Turn a value as PostgreSQL prints it (pgoutput text format) into a Python value."""
-    if text is None:
-        return None
-    if type_oid == _BOOL:
-        return text == "t"
-    if type_oid in (_INT2, _INT4, _INT8):
-        return int(text)
-    if type_oid in (_FLOAT4, _FLOAT8):
-        return float(text)
-    if type_oid == _NUMERIC:
-        return Decimal(text)
-    if type_oid == _DATE:
-        return date.fromisoformat(text)
-    if type_oid in (_TIMESTAMP, _TIMESTAMPTZ):
-        return datetime.fromisoformat(text)
-    return text
+def to_arrow(texts: list[str | None], dtype: pa.DataType) -> pa.Array:
+    """Values as PostgreSQL prints them (pgoutput, or `::text` in the full load) into an array of `dtype`.
+
+    One conversion for both paths, so a full-load row and a CDC row of the same value are equal in Bronze."""
+    if pa.types.is_string(dtype):
+        return pa.array(texts, pa.string())
+    if pa.types.is_binary(dtype):
+        return pa.array([None if t is None else bytes.fromhex(t[2:]) for t in texts], pa.binary())
+    if pa.types.is_boolean(dtype):
+        # pgoutput prints t/f (the output function); `::text` in the full load prints true/false
+        return pa.array([None if t is None else t in ("t", "true") for t in texts], pa.bool_())
+    if pa.types.is_decimal(dtype):  # NaN has no decimal: NULL, as DMS writes it
+        return pa.array([None if t is None or t == "NaN" else t for t in texts], pa.string()).cast(dtype)
+    if pa.types.is_date(dtype):
+        return pa.array([None if t is None else _days(t) for t in texts], pa.int32()).cast(dtype)
+    if pa.types.is_timestamp(dtype):
+        return pa.array([None if t is None else _micros(t) for t in texts], pa.int64()).cast(dtype)
+    return pa.array(texts, pa.string()).cast(dtype)  # integers and floats (NaN, Infinity) cast exactly
+
+
+def from_text(text: str | None, type_oid: int, typmod: int = -1) -> Any:
+    """One value as PostgreSQL prints it into the Python value Bronze holds (dates and times inside Python's range)."""
+    return to_arrow([text], arrow_type(type_oid, typmod))[0].as_py()
+
+
+def _days(text: str) -> int:
+    """Days since 1970-01-01 of a PostgreSQL date: BC dates and years past 9999 included, +-infinity encoded."""
+    if text.endswith("infinity"):
+        return -DATE_INFINITY if text.startswith("-") else DATE_INFINITY
+    return _parse(text)[0]
+
+
+def _micros(text: str) -> int:
+    """Microseconds since the epoch (UTC) of a PostgreSQL timestamp or timestamptz, +-infinity encoded."""
+    if text.endswith("infinity"):
+        return -TIMESTAMP_INFINITY if text.startswith("-") else TIMESTAMP_INFINITY
+    days, seconds, micros = _parse(text)
+    return (days * 86400 + seconds) * 1_000_000 + micros
+
+
+def _parse(text: str) -> tuple[int, int, int]:
+    """(days since the epoch, seconds into the day in UTC, microseconds) of an ISO-style PostgreSQL value."""
+    found = _DATETIME.match(text)
+    if not found:
+        raise ValueError(f"not a PostgreSQL date or timestamp in ISO style: {text!r}")
+    year, month, day, hh, mm, ss, frac, sign, oh, om, osec, bc = found.groups()
+    astronomical = 1 - int(year) if bc else int(year)  # 1 BC is year 0
+    seconds = int(hh or 0) * 3600 + int(mm or 0) * 60 + int(ss or 0)
+    if sign:
+        offset = int(oh) * 3600 + int(om or 0) * 60 + int(osec or 0)
+        seconds -= offset if sign == "+" else -offset
+    days = days_from_civil(astronomical, int(month), int(day)) + seconds // 86400
+    return days, seconds % 86400, int((frac or "0").ljust(6, "0"))
+
+
+def days_from_civil(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a proleptic Gregorian date of any (astronomical) year (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = (year if year >= 0 else year - 399) // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -106,11 +155,24 @@ def is_load_file(name: str) -> bool:
     return name.startswith(LOAD_PREFIX) and name.endswith(".parquet")
 
 
-def bronze_schema(columns: Iterable[tuple[str, pa.DataType]], *, cdc: bool) -> pa.Schema:
+def bronze_schema(columns: Iterable[tuple[str, pa.DataType]], *, cdc: bool,
+                  key: Iterable[tuple[str, pa.DataType]] = ()) -> pa.Schema:
+    """Op first on CDC rows, DMS's timestamp and change sequence, the table's columns, then (CDC only) the
+    before image of the key columns (`BI_<column>`), which tells a key update apart from an insert."""
     fields = [pa.field(OP_COLUMN, pa.string())] if cdc else []
     fields += [pa.field(TIMESTAMP_COLUMN, pa.string()), pa.field(SEQ_COLUMN, pa.string())]
     fields += [pa.field(name, dtype) for name, dtype in columns]
+    if cdc:
+        fields += [pa.field(BEFORE_IMAGE_PREFIX + name, dtype) for name, dtype in key]
     return pa.schema(fields)
+
+
+def build_text_table(schema: pa.Schema, rows: list[dict[str, Any]], text_columns: Iterable[str]) -> pa.Table:
+    """Rows whose `text_columns` hold PostgreSQL text (the others Python values) into an arrow table of `schema`."""
+    text = set(text_columns)
+    arrays = [to_arrow([r.get(f.name) for r in rows], f.type) if f.name in text
+              else pa.array([r.get(f.name) for r in rows], type=f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def build_table(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Table:

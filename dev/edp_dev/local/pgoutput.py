@@ -35,13 +35,23 @@ class Relation:
     columns: tuple[Column, ...]
 
 
+UNCHANGED = object()  # an unchanged TOAST value the message leaves out (no old image to take it from)
+
+
 @dataclass
 class Change:
-    """One row change: `op` is I, U or D; values are text as PostgreSQL sent them (None for NULL)."""
+    """One row change: `op` is I, U, D, or T (a TRUNCATE of `relation`, with no values); values are text as
+    PostgreSQL sent them (None for NULL, UNCHANGED for a large value the update did not touch). `old_key` is
+    the key before an update that changed it (pgoutput sends it then), else None."""
 
     op: str
     relation: Relation
-    values: dict[str, str | None]
+    values: dict[str, object]
+    old_key: dict[str, str | None] | None = None
+
+    @property
+    def unchanged(self) -> list[str]:
+        return [name for name, value in self.values.items() if value is UNCHANGED]
 
 
 @dataclass
@@ -135,13 +145,18 @@ class Decoder:
     def _update(self, r: _Reader) -> None:
         rel = self._relation(r.take(">I"))
         marker = r.byte()
-        old = None
+        old, full_old = None, False
         if marker in ("K", "O"):
-            old = self._tuple(r, rel)
+            old, full_old = self._tuple(r, rel), marker == "O"  # K: the key columns only, others NULL
             marker = r.byte()
         if marker != "N":
             raise DecodeError(f"{rel.schema}.{rel.name}: Update without a new tuple")
-        self._txn("Update").changes.append(Change("U", rel, self._tuple(r, rel, old)))
+        new = self._tuple(r, rel, old if full_old else None)
+        # 'K' comes only when the key changed; with REPLICA IDENTITY FULL ('O') compare the key columns
+        keys = [c.name for c in rel.columns if c.is_key]
+        moved = old is not None and any(old.get(k) != new.get(k) for k in keys)
+        old_key = {k: old[k] for k in keys} if moved and old is not None else None
+        self._txn("Update").changes.append(Change("U", rel, new, old_key))
 
     def _delete(self, r: _Reader) -> None:
         rel = self._relation(r.take(">I"))
@@ -150,13 +165,13 @@ class Decoder:
         self._txn("Delete").changes.append(Change("D", rel, self._tuple(r, rel)))
 
     def _truncate(self, r: _Reader) -> None:
+        """A TRUNCATE has no row changes to send: it becomes a T change per table, which the capture turns
+        into a reload of that table."""
         count = r.take(">i")
         r.take(">b")
-        names = [self._relation(r.take(">I")).name for _ in range(count)]
-        raise DecodeError(
-            f"TRUNCATE of {', '.join(names)} cannot be replicated as row changes; "
-            "start a fresh full load with `edp cdc reset`"
-        )
+        txn = self._txn("Truncate")
+        for _ in range(count):
+            txn.changes.append(Change("T", self._relation(r.take(">I")), {}))
 
     _handlers = {"B": _begin, "C": _commit, "R": _relation_message, "I": _insert, "U": _update, "D": _delete,
                  "T": _truncate}
@@ -173,24 +188,19 @@ class Decoder:
             raise DecodeError(f"change for relation {relid} before its Relation message") from None
 
     @staticmethod
-    def _tuple(r: _Reader, rel: Relation, fallback: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    def _tuple(r: _Reader, rel: Relation, fallback: dict | None = None) -> dict:
         count = r.take(">h")
         if count != len(rel.columns):
             raise DecodeError(f"{rel.schema}.{rel.name}: tuple has {count} columns, relation has {len(rel.columns)}")
-        values: dict[str, str | None] = {}
+        values: dict[str, object] = {}
         for col in rel.columns:
             kind = r.byte()
             if kind == "n":
                 values[col.name] = None
             elif kind == "t":
                 values[col.name] = r.raw(r.take(">i")).decode()
-            elif kind == "u":
-                if fallback is None or fallback.get(col.name) is None:
-                    raise DecodeError(
-                        f"{rel.schema}.{rel.name}.{col.name}: unchanged TOAST value without an old image; "
-                        "set REPLICA IDENTITY FULL on the table"
-                    )
-                values[col.name] = fallback[col.name]
+            elif kind == "u":  # unchanged TOAST value: from the old image when there is one, else looked up later
+                values[col.name] = fallback[col.name] if fallback is not None and col.name in fallback else UNCHANGED
             else:
                 raise DecodeError(f"{rel.schema}.{rel.name}.{col.name}: unsupported tuple value kind {kind!r}")
         return values
