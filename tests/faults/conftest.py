@@ -16,7 +16,7 @@ from edp.settings import LocalPaths
 from edp.spec import load_spec
 from edp_dev import shop
 from edp_dev.local import catalog, dbt_cli
-from edp_dev.local.cdc import LocalDms
+from edp_dev.local.cdc import OUTPUT_SETTINGS, LocalDms
 from edp_dev.local.glue import run_script
 from edp_dev.local.postgres import Connection, EmbeddedPostgres
 from tests.conftest import isolated_home
@@ -78,7 +78,7 @@ def lake(spark, request):
     name = request.module.__name__.rsplit(".", 1)[-1]
     with isolated_home(name) as paths:
         info = EmbeddedPostgres(paths.pg).start()
-        conn = psycopg2.connect(info.dsn())
+        conn = psycopg2.connect(info.dsn(), options=OUTPUT_SETTINGS)  # PostgreSQL's text as the DMS stand-in reads it
         conn.autocommit = True
         shop.seed(conn, shop.SeedSize(customers=30, products=10, orders=60), rng_seed=5)
         conn.autocommit = True

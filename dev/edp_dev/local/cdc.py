@@ -236,10 +236,11 @@ class LocalDms:
                 if txn is not None:
                     batch.add(txn)
         result = IngestResult(mode="cdc", end_lsn=upto)
-        reload = sorted(t for t, tb in batch.tables.items() if tb.truncated or self._gained_filled_column(conn, t, tb))
+        reload, new_columns = self._schema_changes(conn, batch)
         for name, table in batch.tables.items():
             self._look_up_unchanged(conn, name, table)
-        files = {t: f for t, f in batch.table_files().items() if t not in reload}
+        files = {**new_columns, **batch.table_files()}
+        files = {t: f for t, f in files.items() if t not in reload}
         if files or reload:
             moment = datetime.now(UTC)
             for table, data in files.items():
@@ -255,17 +256,33 @@ class LocalDms:
             cur.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (self.slot, upto))
         return result
 
-    def _gained_filled_column(self, conn, table: str, batch: TableBatch) -> bool:
-        """A column the table's Bronze does not have yet, which existing rows may hold a value in (it has a
-        default, or is NOT NULL): PostgreSQL filled those rows without writing them to WAL."""
-        known = self._bronze_columns(table)
-        added = [c for c in batch.columns if known is not None and c not in known]
-        if not added:
-            return False
+    def _schema_changes(self, conn, batch: Batch) -> tuple[list[str], dict]:
+        """Tables to reload, and empty change files that carry a new column to Silver.
+
+        A column the catalog has and Bronze does not was added (the source's DDL, which DMS captures through
+        its event trigger). With a default or NOT NULL, PostgreSQL filled the existing rows without writing
+        them to WAL: only a reload gets them. A nullable column without a default is NULL in every existing
+        row: when no row of the table changed in this batch, an empty change file with the new schema brings
+        the column to Silver. A TRUNCATE reloads its table too."""
         with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attname = ANY(%s) "
-                        "AND (atthasdef OR attnotnull)", (self._qualified(table), added))
-            return cur.fetchone()[0] > 0
+            cur.execute("SELECT c.relname, a.attname, a.atttypid::int, a.atttypmod, a.atthasdef OR a.attnotnull "
+                        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON "
+                        "n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s) AND a.attnum > 0 "
+                        "AND NOT a.attisdropped ORDER BY c.relname, a.attnum", (self.schema, list(self.tables)))
+            catalog: dict[str, list[tuple]] = {}
+            for table, *column in cur.fetchall():
+                catalog.setdefault(table, []).append(tuple(column))
+        reload, new_columns = [], {}
+        for table, columns in catalog.items():
+            changed = batch.tables.get(table)
+            known = self._bronze_columns(table)
+            added = [c for c in columns if known is not None and c[0] not in known]
+            if (changed is not None and changed.truncated) or any(filled for *_, filled in added):
+                reload.append(table)
+            elif added and (changed is None or not changed.rows):
+                schema = dms.bronze_schema([(n, dms.arrow_type(o, m)) for n, o, m, _ in columns], cdc=True)
+                new_columns[table] = schema.empty_table()
+        return sorted(reload), new_columns
 
     def _bronze_columns(self, table: str) -> set[str] | None:
         folder = dms.table_dir(self.bronze, self.schema, table)

@@ -98,7 +98,10 @@ def _micros(text: str) -> int:
     if text.endswith("infinity"):
         return -TIMESTAMP_INFINITY if text.startswith("-") else TIMESTAMP_INFINITY
     days, seconds, micros = _parse(text)
-    return (days * 86400 + seconds) * 1_000_000 + micros
+    value = (days * 86400 + seconds) * 1_000_000 + micros
+    # PostgreSQL counts from 2000 and reaches the year 294276; from 1970 the 64 bits end in 294247: the last
+    # 29 years read as infinity, as no epoch-microsecond reader (Spark, DuckDB, Athena) can hold them
+    return max(-TIMESTAMP_INFINITY, min(TIMESTAMP_INFINITY, value))
 
 
 def _parse(text: str) -> tuple[int, int, int]:
