@@ -81,3 +81,20 @@ def test_ruff_is_clean():
     proc = subprocess.run([str(ruff) if ruff.exists() else "ruff", "check", str(REPO_ROOT)], capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_a_subset_run_on_a_lake_without_the_other_tables_stops_at_once_and_says_why(monkeypatch, tmp_path, caplog):
+    """The crawler and dbt need every table in Silver: on a fresh lake a run for some tables cannot succeed,
+    so its first task fails without retrying (a PermanentError) before touching the source, naming the way
+    out; the task's failure is one line in the log, which `edp run` shows."""
+    from edp.runtime import execute
+    from edp.settings import PermanentError
+    from edp.spec import default_spec_path
+
+    monkeypatch.setenv("EDP_HOME", str(tmp_path))
+    params = {"target": "local", "tables": ["orders"]}
+    with caplog.at_level("ERROR", logger="edp.runtime"), \
+            pytest.raises(PermanentError, match=r"customers, products, order_items are not there yet: run every"):
+        execute(str(default_spec_path()), "cdc_ingest", "manual__1", params)
+    assert "edp: cdc_ingest failed: PermanentError: a run for orders needs the other tables" in caplog.text
+    assert not (tmp_path / "pg").exists(), "stopped before starting the source database"

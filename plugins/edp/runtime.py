@@ -140,7 +140,11 @@ def execute(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], u
         kwargs["table"] = table
     if task.kind == "artifacts":
         kwargs["upstream_metrics"] = upstream_metrics or {}
-    metrics = fn(task, run, **kwargs)
+    try:
+        metrics = fn(task, run, **kwargs)
+    except Exception as exc:  # named in the log in one line, which `edp run` shows (the traceback follows)
+        log.error("edp: %s failed: %s: %s", task.id, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        raise
     log.info("edp: %s finished: %s", task.id, metrics)
     return metrics
 

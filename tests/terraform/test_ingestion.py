@@ -119,6 +119,8 @@ def test_source_endpoint_reads_the_secret_over_tls(applied):
     assert settings["SecretsManagerAccessRoleArn"] == outputs["secrets_access_role_arn"]
     assert settings["DatabaseName"] == "source"
     assert "Password" not in source and "Password" not in settings
+    # unconstrained numeric as exact text, as the local stand-in writes it (docs/design.md, types in Bronze)
+    assert "MapUnboundedNumericAsString=true" in source.get("ExtraConnectionAttributes", "")
 
 
 def test_dms_reads_a_dms_shaped_copy_of_the_master_secret(applied, key_arn):
@@ -181,7 +183,11 @@ def test_task_replicates_the_tables_with_a_change_sequence(applied, key_arn):
     selected = {(r["object-locator"]["schema-name"], r["object-locator"]["table-name"])
                 for r in rules if r["rule-type"] == "selection" and r["rule-action"] == "include"}
     assert selected == {("public", "customers"), ("public", "orders")}
-    [seq] = [r for r in rules if r["rule-type"] == "transformation"]
+    [seq, before] = [r for r in rules if r["rule-type"] == "transformation"]
+    # a primary-key update carries the old key (BI_<key>), which the merge deletes, as the local DMS writes it
+    assert before["rule-action"] == "add-before-image-columns"
+    assert before["before-image-def"] == {"column-prefix": dms_format.BEFORE_IMAGE_PREFIX, "column-suffix": "",
+                                          "column-filter": "pk-only"}
     assert seq["rule-action"] == "add-column" and seq["rule-target"] == "column"
     assert seq["value"] == dms_format.SEQ_COLUMN and seq["expression"] == "$AR_H_CHANGE_SEQ"
     assert seq["data-type"] == {"type": "string", "length": 50}
@@ -215,7 +221,7 @@ def test_no_tables_replicates_the_whole_schema_but_dms_artifacts(planner):
     rules = json.loads(task["change"]["after"]["table_mappings"])["rules"]
     selections = {(r["rule-action"], r["object-locator"]["table-name"]) for r in rules if r["rule-type"] == "selection"}
     assert selections == {("include", "%"), ("exclude", "awsdms%")}
-    assert [r["expression"] for r in rules if r["rule-type"] == "transformation"] == ["$AR_H_CHANGE_SEQ"]
+    assert [r.get("expression") for r in rules if r["rule-type"] == "transformation"] == ["$AR_H_CHANGE_SEQ", None]
 
 
 def test_validation_rejects_an_unknown_dms_instance_class(planner):

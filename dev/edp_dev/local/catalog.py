@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from edp.settings import PermanentError
+
 CATALOG_FILE = "catalog.duckdb"
 
 
@@ -38,8 +40,8 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
             continue
         schema = pq.read_schema(files[0])
         schemas[table] = [{"name": f.name, "type": str(f.type)} for f in schema]
-    if missing:
-        raise FileNotFoundError(f"crawler found no {layer} parquet files for table(s) {', '.join(missing)} under {layer_root}")
+    if missing:  # retrying cannot make them appear
+        raise PermanentError(f"crawler found no {layer} parquet files for table(s) {', '.join(missing)} under {layer_root}")
     con = duckdb.connect(str(catalog_dir / CATALOG_FILE))
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(layer)}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from edp.runtime import RunContext
-from edp.settings import local_paths
+from edp.settings import PermanentError, local_paths
 from edp.spec import Task
 from edp_dev.local import catalog, dbt_cli, glue, publish
 from edp_dev.local.cdc import LocalDms
@@ -24,6 +24,7 @@ from edp_dev.local.cdc import LocalDms
 
 def cdc_ingest(task: Task, run: RunContext) -> dict:
     """Replicates every source table (one slot serves all); `tables` narrows only what is merged after."""
+    _require_silver_for_unselected(run)
     started = time.monotonic()
     dms = LocalDms.for_spec(run.spec)
     if run.full_refresh:
@@ -31,6 +32,20 @@ def cdc_ingest(task: Task, run: RunContext) -> dict:
     result = dms.run()
     return {"mode": result.mode, "rows": result.rows, "files": len(result.files), "end_lsn": result.end_lsn,
             "seconds": round(time.monotonic() - started, 3)}
+
+
+def _require_silver_for_unselected(run: RunContext) -> None:
+    """A run for some tables merges only those, but the crawler and dbt need every table in Silver: on a
+    lake without the others the run cannot succeed, so it stops before any work, saying what to run."""
+    others = [t for t in run.spec.table_names if t not in run.tables]
+    missing = [t for t in others if not any((local_paths().silver / t).glob("*.parquet"))]
+    if missing and not run.full_refresh:
+        raise PermanentError(f"a run for {', '.join(run.tables)} needs the other tables in Silver already, and "
+                             f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not there yet: run every "
+                             "table once first (`edp run` without --tables)")
+    if missing:
+        raise PermanentError(f"a full refresh rebuilds every table: run it without --tables ({', '.join(missing)} "
+                             "would be missing from Silver)")
 
 
 def ingestion_up(run: RunContext) -> dict:

@@ -4,6 +4,8 @@ locals {
   # the Bronze layout edp.dms_format reproduces locally (TIMESTAMP_COLUMN, SEQ_COLUMN)
   timestamp_column = "dms_timestamp"
   seq_column       = "dms_change_seq"
+  # BEFORE_IMAGE_PREFIX: the key before an update, on CDC rows
+  before_image_prefix = "BI_"
 
   # the caller's DMS-shaped secret, or the module's own copy of the RDS-managed one (main.tf)
   source_secret_arn = coalesce(var.source_secret_arn, one(aws_secretsmanager_secret.dms_source[*].arn))
@@ -47,6 +49,17 @@ locals {
         expression     = "$AR_H_CHANGE_SEQ"
         data-type      = { type = "string", length = 50 }
       },
+      {
+        # an update that changes a primary key is one U row under the new key: BI_<key> holds the old
+        # one, which the merge deletes (the local DMS stand-in writes the same columns)
+        rule-type        = "transformation"
+        rule-id          = tostring(length(local.selection_rules) + 2)
+        rule-name        = "add-key-before-image"
+        rule-target      = "column"
+        object-locator   = { schema-name = var.schema, table-name = "%" }
+        rule-action      = "add-before-image-columns"
+        before-image-def = { column-prefix = local.before_image_prefix, column-suffix = "", column-filter = "pk-only" }
+      },
     ])
   })
 
@@ -54,10 +67,10 @@ locals {
     TargetMetadata = {
       TargetSchema       = ""
       SupportLobs        = true
-      FullLobMode        = false
+      FullLobMode        = true # large values whole, read from the source by key (limited mode cuts them)
       LobChunkSize       = 64
-      LimitedSizeLobMode = true
-      LobMaxSize         = 32
+      LimitedSizeLobMode = false
+      LobMaxSize         = 0
       BatchApplyEnabled  = false
     }
     FullLoadSettings = {

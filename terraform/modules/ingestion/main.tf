@@ -231,6 +231,9 @@ resource "aws_dms_endpoint" "source" {
     heartbeat_frequency    = 5
     map_boolean_as_boolean = true # booleans stay booleans in Bronze, as locally
   }
+  # unconstrained NUMERIC as exact text (DMS's default is NUMERIC(28,6), which rounds), as locally; the
+  # provider's postgres_settings has no argument for it, the endpoint's extra attributes do
+  extra_connection_attributes = "MapUnboundedNumericAsString=true"
 
   tags = local.tags
 
