@@ -9,9 +9,15 @@ PostgreSQL started (and seeded when empty) first.
 
 Only what is triggered runs: the scheduler's cron timetables are off
 (`use_job_schedule`), so opening the UI does not start last night's run; DAGs
-are unpaused, so a run triggered from the UI starts at once.  The api-server
-listens on 127.0.0.1 only.  The simple auth manager generates the `admin`
-password into `<AIRFLOW_HOME>/simple_auth_manager_passwords.json.generated`.
+are unpaused, so a run triggered from the UI starts at once.
+
+Secrets stay private: the `admin` password is generated here, not by Airflow
+(which would print it into the log and leave its file 0644), and written 0600
+into the 0700 AIRFLOW_HOME before Airflow starts; Airflow then neither prints
+nor rewrites it.  The log is 0600 in a 0700 folder.  Everything listens on
+127.0.0.1 only: the api-server by its setting, the scheduler's and the
+triggerer's log servers (on free ports, so two stacks can run side by side)
+through `airflow_run.bind_log_servers_to_loopback`.
 
     stack = start_stack()        # returns once /api/v2/monitor/health says every component is healthy
     stack.url, stack.password()
@@ -22,7 +28,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -33,11 +41,14 @@ from pathlib import Path
 from edp.settings import REPO_ROOT, local_paths
 from edp_dev.airflow_run import airflow_env
 from edp_dev.ports import free_port, port_is_free
+from edp_dev.private_files import PRIVATE_FILE, open_private_append, private_dir, write_private
 
 HEALTH_PATH = "/api/v2/monitor/health"
 COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 ADMIN = "admin"
+PASSWORDS_FILE = "simple_auth_manager_passwords.json"  # in AIRFLOW_HOME; `[core] simple_auth_manager_passwords_file`
 COMPOSE_SECRETS = REPO_ROOT / ".edp" / "compose"  # docker-compose.yml names these paths, whatever EDP_HOME says
+COMPOSE_SECRET_MODE = 0o644  # see write_compose_secrets
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class StackInfo:
 
     @property
     def password_file(self) -> Path:
-        return Path(self.home) / "simple_auth_manager_passwords.json.generated"
+        return Path(self.home) / PASSWORDS_FILE
 
     def password(self) -> str:
         """The generated password of the `admin` user."""
@@ -70,20 +81,49 @@ def log_file() -> Path:
 
 
 def stack_env(port: int) -> dict[str, str]:
-    """`airflow_env()` plus what a long-running local stack needs: a loopback port, one api-server worker."""
+    """`airflow_env()` plus what a long-running local stack needs: a loopback port, one api-server worker, our
+    passwords file, log servers on ports of their own (Airflow's fixed 8793/8794 would collide between stacks)."""
     url = f"http://127.0.0.1:{port}"
+    env = airflow_env()
+    worker_logs, trigger_logs = _free_ports(2, taken={port})
     return {
-        **airflow_env(),
+        **env,
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": url,
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(Path(env["AIRFLOW_HOME"]) / PASSWORDS_FILE),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(worker_logs),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_logs),
     }
+
+
+def _free_ports(count: int, taken: set[int]) -> list[int]:
+    """`count` distinct free loopback ports, none of them in `taken`."""
+    ports: list[int] = []
+    while len(ports) < count:
+        if (candidate := free_port()) not in taken and candidate not in ports:
+            ports.append(candidate)
+    return ports
+
+
+def ensure_admin_password(home: Path) -> str:
+    """The `admin` password, kept across restarts in `<home>/PASSWORDS_FILE` (0600, home 0700), written before
+    Airflow starts so Airflow neither generates nor prints one.  A file others could read (as Airflow wrote its
+    own) is replaced with a new password: the old one may have been read, or printed into the log."""
+    path = private_dir(home) / PASSWORDS_FILE
+    if path.exists() and stat.S_IMODE(path.stat().st_mode) == PRIVATE_FILE:
+        try:
+            return str(json.loads(path.read_text())[ADMIN])
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable: write a fresh one
+    password = secrets.token_urlsafe(24)
+    write_private(path, json.dumps({ADMIN: password}) + "\n")
+    return password
 
 
 def running() -> StackInfo | None:
@@ -139,12 +179,14 @@ def start_stack(port: int | None = None, seed_customers: int | None = 200, timeo
     port = port or free_port()
     start_source(seed_customers)
     env = stack_env(port)
-    log = log_file()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    ensure_admin_password(Path(env["AIRFLOW_HOME"]))
+    out = open_private_append(log_file())
+    try:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=env["AIRFLOW_HOME"])
+    finally:
+        os.close(out)
     info = StackInfo(pid=proc.pid, port=port, home=env["AIRFLOW_HOME"])
     pid_file().write_text(json.dumps(asdict(info)))
     try:
@@ -219,13 +261,13 @@ def wait(info: StackInfo) -> None:
 def write_compose_secrets(folder: Path = COMPOSE_SECRETS) -> list[Path]:
     """The files docker-compose.yml reads its passwords and keys from; existing ones are kept.
 
-    The folder is 0700, so no other host account reaches them; the files are 0644 because Docker bind-mounts
-    each one as it is and the containers read them as their own users (postgres, airflow), not as you."""
+    The folder is 0700, so no other host account reaches them; the files are COMPOSE_SECRET_MODE (0644)
+    because Docker Compose bind-mounts each one as it is and the containers read them as their own users
+    (airflow: AIRFLOW_UID, 50000 unless set), not as you.  Each is written atomically with that mode from its
+    creation on, so none is ever seen half-written."""
     import base64
-    import secrets
 
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    private_dir(folder)
     (folder / "auth").mkdir(exist_ok=True)  # the api-server writes the generated admin password here
     values = {
         "source_db_password": secrets.token_urlsafe(24),
@@ -239,10 +281,8 @@ def write_compose_secrets(folder: Path = COMPOSE_SECRETS) -> list[Path]:
     written = []
     for name, value in values.items():
         path = folder / name
-        if not path.exists():
-            path.write_text(value)  # no newline: Airflow's `_CMD` options take `cat`'s output as it is
-            written.append(path)
-        path.chmod(0o644)
+        if not path.exists():  # no newline: Airflow's `_CMD` options take `cat`'s output as it is
+            written.append(write_private(path, value, mode=COMPOSE_SECRET_MODE))
     return written
 
 

@@ -3,7 +3,10 @@
 It stands in for the RDS PostgreSQL that DMS reads on AWS.  The cluster lives
 in `<state>/pg/data`, listens on a free loopback port only, authenticates with
 a generated password (kept in a 0600 file, never in code) and runs with
-`wal_level=logical` so the CDC reader can use a replication slot.
+`wal_level=logical` so the CDC reader can use a replication slot.  Every file
+holding the password (connection.json, initdb's transient .pwfile) is created
+0600 and renamed into place, never chmod-ed after being written; the folder is
+0700 (0711 when the server runs as another account, which must traverse it).
 
 PostgreSQL refuses to run as root; when we are root (CI, containers) the
 server runs as the unprivileged `postgres` account if the system has one.
@@ -22,6 +25,7 @@ from pathlib import Path
 
 from edp.settings import ConfigError, local_paths
 from edp_dev.ports import free_port, port_is_free
+from edp_dev.private_files import PRIVATE_DIR, open_private_append, private_dir, write_private
 
 DATABASE = "shop"
 USER = "edp"
@@ -98,6 +102,11 @@ class EmbeddedPostgres:
         if user:
             shutil.chown(path, user=user)
 
+    def _folder_mode(self) -> int:
+        """0700, or 0711 when the server runs as another account: it must reach data/, server.log and the
+        .pwfile by name, while nobody else may list the folder."""
+        return 0o711 if self._run_as() else PRIVATE_DIR
+
     # -- lifecycle -------------------------------------------------------------------
     def is_initialised(self) -> bool:
         return (self.data / "PG_VERSION").exists() and self.conn_file.exists()
@@ -115,6 +124,7 @@ class EmbeddedPostgres:
 
     def start(self) -> Connection:
         bindir = find_bindir()
+        private_dir(self.root, self._folder_mode())  # also tightens a folder made before it was private
         if not self.is_initialised():
             self._initdb(bindir)
         conn = self.connection()
@@ -129,7 +139,7 @@ class EmbeddedPostgres:
             "-c wal_level=logical -c max_replication_slots=8 -c max_wal_senders=8 "
             "-c fsync=on -c synchronous_commit=on"
         )
-        self.log_file.touch()
+        os.close(open_private_append(self.log_file, folder_mode=None))
         self._chown(self.log_file)
         subprocess.run(
             self._cmd([str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"]),
@@ -150,15 +160,12 @@ class EmbeddedPostgres:
     def _initdb(self, bindir: Path) -> None:
         if self.data.exists() and any(self.data.iterdir()):
             raise ConfigError(f"{self.data} exists but holds no complete cluster; move it aside to re-create it")
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.data.mkdir(exist_ok=True)
-        os.chmod(self.data, 0o700)
+        self.data.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.data, 0o700)  # initdb insists on exactly 0700 (or 0750)
         self._chown(self.data)
         password = secrets.token_urlsafe(24)
-        pwfile = self.root / ".pwfile"
-        pwfile.write_text(password + "\n")
-        os.chmod(pwfile, 0o600)
-        self._chown(pwfile)
+        pwfile = write_private(self.root / ".pwfile", password + "\n", folder_mode=None)
+        self._chown(pwfile)  # the server's account reads it; chown keeps the mode 0600
         try:
             subprocess.run(
                 self._cmd([str(bindir / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={pwfile}",
@@ -180,10 +187,7 @@ class EmbeddedPostgres:
         admin.close()
 
     def _write_connection(self, conn: Connection) -> None:
-        tmp = self.conn_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(conn.__dict__))
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.conn_file)
+        write_private(self.conn_file, json.dumps(conn.__dict__), folder_mode=self._folder_mode())
 
     def _wait_ready(self, conn: Connection, timeout: float = 30) -> None:
         import psycopg2
