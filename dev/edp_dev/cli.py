@@ -14,6 +14,7 @@ development checkout); MWAA and the dbt image have only the shipped commands.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from edp.cli import non_negative_int, positive_int, say
 from edp.settings import local_paths
 from edp.spec import load_spec
+from edp_dev.shop import MAX_BATCH_ROWS, MAX_SEED_CUSTOMERS
 
 
 def _source_connection():
@@ -181,21 +183,32 @@ def cmd_cdc(args) -> int:
     return 0
 
 
-
 def cmd_emulator(args) -> int:
+    """Serve until Ctrl-C or SIGTERM; either way the server process goes too, freeing the port."""
+    import signal
+
     from edp_dev.emulator.server import AwsEmulator
 
     emulator = AwsEmulator(port=args.port)
-    emulator.start()
-    say(f"AWS emulator on {emulator.endpoint}; in another shell: export EDP_AWS_ENDPOINT={emulator.endpoint}")
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # Python's default would exit and orphan the server
     try:
-        emulator.proc.wait()
+        emulator.start()
+        say(f"AWS emulator on {emulator.endpoint}; in another shell: export EDP_AWS_ENDPOINT={emulator.endpoint}")
+        assert emulator.proc is not None  # started
+        code = emulator.proc.wait()
+        say(f"the AWS emulator exited by itself with code {code}")
+        return 1
     except KeyboardInterrupt:
-        pass
+        say("AWS emulator stopped")
+        return 0
     finally:
         emulator.stop()
-    return 0
+        signal.signal(signal.SIGTERM, previous)
 
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM handled as Ctrl-C: unwinds through `finally`, which stops what was started."""
+    raise KeyboardInterrupt
 
 
 def cmd_airflow(args) -> int:
@@ -251,7 +264,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_pg)
 
     p = sub.add_parser("seed", help="create the shop schema and load starting data")
-    p.add_argument("--customers", type=positive_int, default=200)
+    p.add_argument("--customers", type=_at_most(MAX_SEED_CUSTOMERS, "customers per seed", positive_int), default=200,
+                   help=f"source size in customers (default 200, at most {MAX_SEED_CUSTOMERS:,})")
     p.add_argument("--seed", type=int, default=7, help="random seed")
     p.set_defaults(func=cmd_seed)
 
@@ -282,7 +296,21 @@ def register(sub) -> None:
 
 
 def _batch_args(p) -> None:
-    p.add_argument("--inserts", type=non_negative_int, default=60)
-    p.add_argument("--updates", type=non_negative_int, default=40)
-    p.add_argument("--deletes", type=non_negative_int, default=15)
+    count = _at_most(MAX_BATCH_ROWS, "per kind and batch", non_negative_int)
+    p.add_argument("--inserts", type=count, default=60, help=f"default 60; each count at most {MAX_BATCH_ROWS:,}")
+    p.add_argument("--updates", type=count, default=40, help="default 40")
+    p.add_argument("--deletes", type=count, default=15, help="default 15")
     p.add_argument("--seed", type=int, default=7, help="random seed")
+
+
+def _at_most(limit: int, unit: str, parse):
+    """An argparse type: `parse`, then the simulator's bound (edp_dev.shop), so a too-large request stops at
+    the command line (exit 2, the limit named) before PostgreSQL is even started."""
+
+    def parse_bounded(text: str) -> int:
+        value = parse(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"{value:,} is more than the limit of {limit:,} {unit}")
+        return value
+
+    return parse_bounded

@@ -57,6 +57,11 @@ CREATE INDEX IF NOT EXISTS orders_customer_idx ON orders (customer_id);
 CREATE INDEX IF NOT EXISTS order_items_order_idx ON order_items (order_id);
 """
 TABLES = ("customers", "products", "orders", "order_items")
+# Bounds that keep one call's memory and transaction sane: seed builds every row in memory before it
+# inserts (about 3 KB per customer with its orders and items), and a batch is one transaction of one
+# statement per change. Larger sources are several calls.
+MAX_SEED_CUSTOMERS = 100_000
+MAX_BATCH_ROWS = 1_000_000  # per kind (inserts, updates, deletes) and call
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ class SeedSize:
     @classmethod
     def scaled(cls, customers: int) -> SeedSize:
         """A source of about `customers` customers with proportional products and orders."""
+        if customers > MAX_SEED_CUSTOMERS:
+            raise ValueError(f"a seed holds at most {MAX_SEED_CUSTOMERS:,} customers (it is built in memory), "
+                             f"got {customers:,}")
         return cls(customers=customers, products=max(10, customers // 4), orders=customers * 3)
 
 
@@ -136,6 +144,8 @@ def simulate(conn, inserts: int = 50, updates: int = 35, deletes: int = 15, rng_
     for name, value in (("inserts", inserts), ("updates", updates), ("deletes", deletes)):
         if not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if value > MAX_BATCH_ROWS:
+            raise ValueError(f"a batch holds at most {MAX_BATCH_ROWS:,} {name} (one transaction), got {value:,}")
     if inserts + updates + deletes == 0:
         raise ValueError("a batch needs at least one insert, update or delete")
     rng = random.Random(rng_seed)

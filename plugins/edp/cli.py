@@ -53,15 +53,16 @@ def cmd_spec(args) -> int:
 
 def cmd_infra(args) -> int:
     """What CI or a person does to the foundation (and what the session DAG does to the session root)."""
-    from edp.environments import terraform_root
+    from edp.environments import resolve_environment, terraform_root
 
-    root = terraform_root(args.environment, args.layer)
+    environment = resolve_environment(args.environment)  # named in every message, not the flag's None
+    root = terraform_root(environment, args.layer)
     runner = root.runner(echo=print)
     root.init(runner)
     changed = runner.plan(root.plan_file, root.variables, destroy=args.action == "destroy")
     if args.action != "plan" and changed:
         runner.apply(root.plan_file, protect_data=not args.allow_data_loss)
-    say(f"{args.environment}/{args.layer}: {args.action} done" + ("" if changed else " (no changes)"))
+    say(f"{environment}/{args.layer}: {args.action} done" + ("" if changed else " (no changes)"))
     return 0
 
 
@@ -120,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("infra", help="plan, apply or destroy an environment's Terraform root")
     p.add_argument("action", choices=("plan", "apply", "destroy"))
-    p.add_argument("--environment", default=None, help="local (default, against EDP_AWS_ENDPOINT), dev, staging, prod")
+    p.add_argument("--environment", default=None,
+                   help="emulator (against EDP_AWS_ENDPOINT), dev, staging, prod (default: EDP_ENVIRONMENT, else emulator)")
     p.add_argument("--layer", choices=("foundation", "session"), default="foundation")
     p.add_argument("--allow-data-loss", action="store_true",
                    help="let the plan delete buckets, catalogs or keys (a person retiring an environment)")

@@ -36,24 +36,60 @@ class DataLossRefused(TerraformError):
     """A plan would delete a data-bearing resource; DAGs never apply such a plan."""
 
 
-# Resource types whose deletion loses data nobody can rebuild from the lake.
-DATA_BEARING_PREFIXES = ("aws_s3_bucket", "aws_glue_catalog_database", "aws_glue_catalog_table", "aws_kms_key",
-                         "aws_dynamodb_table", "aws_efs_file_system")
-# Databases may go only when they leave a final snapshot behind.
-SNAPSHOT_ON_DELETE = ("aws_db_instance", "aws_rds_cluster")
+# The data-loss guard classifies every resource type the modules and stacks create, by exact name, so a
+# sub-resource (a bucket's policy, a key's alias, a secret's version) is never mistaken for the thing it
+# configures; tests/test_data_loss_guard.py fails when a module adds a type that is in neither set.
+# Deleting one of these loses data nobody can rebuild from the repo or the lake:
+DATA_BEARING = frozenset({
+    "aws_s3_bucket", "aws_glue_catalog_database", "aws_glue_catalog_table", "aws_kms_key",
+    "aws_secretsmanager_secret", "aws_db_instance", "aws_rds_cluster", "aws_dynamodb_table", "aws_efs_file_system",
+    # Redshift Serverless keeps what was loaded into the namespace (tables, users, grants); the provider has
+    # no final-snapshot argument for it, so no plan can show the way back: its deletion is always refused.
+    "aws_redshiftserverless_namespace",
+})
+# ...unless the deletion leaves a way back, which the plan's `before` state shows (what a rule says is missing):
+RECOVERABLE_DELETE: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "aws_db_instance": ("a final snapshot", lambda before: before.get("skip_final_snapshot") is False),
+    "aws_rds_cluster": ("a final snapshot", lambda before: before.get("skip_final_snapshot") is False),
+    # a scheduled deletion can be cancelled (`restore-secret`) for recovery_window_in_days; 0 deletes at once
+    "aws_secretsmanager_secret": ("a recovery window", lambda before: (before.get("recovery_window_in_days") or 0) > 0),
+}
+# Rebuilt from the repo or recomputed by the next apply (configuration, compute, networking, IAM, pointers);
+# their deletion loses nothing stored. Log groups hold operational logs that expire by their own retention.
+NOT_DATA_BEARING = frozenset({
+    "aws_athena_workgroup", "aws_cloudwatch_dashboard", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
+    "aws_cloudwatch_log_group", "aws_cloudwatch_metric_alarm", "aws_db_parameter_group", "aws_db_subnet_group",
+    "aws_default_security_group", "aws_dms_endpoint", "aws_dms_replication_instance",
+    "aws_dms_replication_subnet_group", "aws_dms_replication_task", "aws_dms_s3_endpoint", "aws_ecr_lifecycle_policy",
+    "aws_ecr_repository", "aws_ecs_cluster", "aws_ecs_task_definition", "aws_eip", "aws_flow_log",
+    "aws_glue_connection", "aws_glue_crawler", "aws_glue_job", "aws_glue_security_configuration",
+    "aws_iam_openid_connect_provider", "aws_iam_policy", "aws_iam_role", "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment", "aws_internet_gateway", "aws_kms_alias", "aws_mwaa_environment",
+    "aws_nat_gateway", "aws_redshiftserverless_usage_limit", "aws_redshiftserverless_workgroup", "aws_route",
+    "aws_route_table", "aws_route_table_association", "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_logging", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
+    "aws_s3_bucket_public_access_block", "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_versioning", "aws_s3_object", "aws_secretsmanager_secret_version", "aws_security_group",
+    "aws_security_group_rule", "aws_sfn_state_machine", "aws_sns_topic", "aws_sns_topic_policy",
+    "aws_sns_topic_subscription", "aws_ssm_parameter", "aws_subnet", "aws_vpc", "aws_vpc_endpoint",
+})
 
 
 def data_loss(plan: dict[str, Any]) -> list[str]:
-    """Why applying `plan` (Terraform's `show -json`) would lose data: one line per offending resource."""
+    """Why applying `plan` (Terraform's `show -json`) would lose data: one line per offending resource.
+
+    A replacement deletes too, so any plan whose actions include "delete" counts."""
     problems = []
     for change in plan.get("resource_changes", []):
-        if "delete" not in change["change"]["actions"]:
+        kind = change["type"]
+        if kind not in DATA_BEARING or "delete" not in change["change"]["actions"]:
             continue
-        kind, before = change["type"], change["change"].get("before") or {}
-        if kind.startswith(DATA_BEARING_PREFIXES):
+        if kind not in RECOVERABLE_DELETE:
             problems.append(f"{change['address']} ({kind}) would be deleted")
-        elif kind in SNAPSHOT_ON_DELETE and before.get("skip_final_snapshot", True):
-            problems.append(f"{change['address']} ({kind}) would be deleted without a final snapshot")
+            continue
+        missing, recoverable = RECOVERABLE_DELETE[kind]
+        if not recoverable(change["change"].get("before") or {}):
+            problems.append(f"{change['address']} ({kind}) would be deleted without {missing}")
     return problems
 
 

@@ -60,6 +60,25 @@ def test_every_bucket_logs_access_into_the_private_log_bucket(applied):
     assert '"logging.s3.amazonaws.com"' in policy and '"aws:SourceAccount"' in policy and '"aws:SecureTransport"' in policy
 
 
+def test_an_unprotected_lake_is_destroyed_with_every_object_version(tmp_path):
+    """protect_data = false (the emulator's values): a destroy empties the versioned buckets, old versions and
+    delete markers included, instead of stopping at the first non-empty one with versioning left Suspended."""
+    def nothing_left(emulator):
+        assert emulator.client("s3").list_buckets()["Buckets"] == []
+
+    with applied_example(tmp_path, "data_lake", {"name_prefix": "edp-purge"}, after_destroy=nothing_left) as applied:
+        emulator, outputs = applied
+        s3 = emulator.client("s3")
+        for role in ("silver", "gold", "athena_results"):
+            bucket = outputs["bucket_names"][role]
+            for version in range(3):
+                s3.put_object(Bucket=bucket, Key="orders/part-0.parquet", Body=f"version {version}".encode())
+            s3.delete_object(Bucket=bucket, Key="orders/part-0.parquet")  # a delete marker over three versions
+            s3.put_object(Bucket=bucket, Key="customers/part-0.parquet", Body=b"current")
+        silver = s3.list_object_versions(Bucket=outputs["bucket_names"]["silver"])
+        assert len(silver["Versions"]) == 4 and len(silver["DeleteMarkers"]) == 1
+
+
 def test_data_buckets_are_protected_unless_told_otherwise(tmp_path):
     """Planned, not applied: with protect_data (the module default) the data buckets carry prevent_destroy."""
     tf = local_example(tmp_path, "data_lake")

@@ -74,12 +74,13 @@ def _diag(code: str, message: str, location: str) -> dict:
 
 def install_missing_calls(container_outputs: Path | None = None) -> None:
     """Teach moto the calls the AWS provider makes and moto lacks: Step Functions here, the rest in one
-    module each in `edp_dev.emulator` (DMS, Glue, MWAA, RDS, Redshift Serverless, bucket-policy conditions)."""
+    module each in `edp_dev.emulator` (DMS, Glue, MWAA, RDS, Redshift Serverless, bucket-policy conditions,
+    version deletes in a suspended bucket)."""
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    from edp_dev.emulator import dms, ecs, glue, mwaa, policy_conditions, rds, redshift_serverless
+    from edp_dev.emulator import dms, ecs, glue, mwaa, policy_conditions, rds, redshift_serverless, s3_versions
 
-    for supplement in (dms, glue, rds, policy_conditions, redshift_serverless, mwaa):
+    for supplement in (dms, glue, rds, policy_conditions, redshift_serverless, mwaa, s3_versions):
         supplement.install()
     ecs.install(container_outputs)
 
@@ -169,12 +170,18 @@ class AwsEmulator:
         return emulator_client(service, self.endpoint, region)
 
     def stop(self) -> None:
+        """Terminate the server and reap it, so its port is free when this returns.
+
+        The server is one process (moto's threaded werkzeug, no reloader) in the caller's process group, so
+        a signal to the group (Ctrl-C in a terminal, `timeout`) reaches it as well; a caller stopped by a
+        lone SIGTERM must call this (`edp emulator` does, from its handler)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(timeout=10)
         self.proc = None
 
     def __enter__(self) -> AwsEmulator:

@@ -48,7 +48,10 @@ resource "aws_s3_bucket" "unprotected" {
   #checkov:skip=CKV2_AWS_62:no consumer of object events: the pipeline runs on a schedule (Step Functions / Airflow), not on S3 events
 
   bucket = "${var.name_prefix}-${replace(each.key, "_", "-")}"
-  tags   = merge(local.tags, { "edp:layer" = each.key, "edp:data" = tostring(each.value.data) })
+  # a throw-away lake (protect_data = false) is destroyed with its contents, every object version and
+  # delete marker included; otherwise a non-empty bucket stops the destroy (artifacts, Athena results)
+  force_destroy = !var.protect_data
+  tags          = merge(local.tags, { "edp:layer" = each.key, "edp:data" = tostring(each.value.data) })
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {

@@ -19,7 +19,7 @@ variable "kms_key_arn" {
 }
 
 variable "protect_data" {
-  description = "Put prevent_destroy on the data-bearing buckets (bronze, silver, gold). Only throw-away environments set false."
+  description = "Put prevent_destroy on the data-bearing buckets (bronze, silver, gold); false also lets a destroy empty every bucket (force_destroy). Only throw-away environments set false."
   type        = bool
   default     = true
 }

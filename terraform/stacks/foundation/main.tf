@@ -220,8 +220,14 @@ data "aws_iam_policy_document" "mwaa_pipeline" {
   statement {
     sid     = "DriveReplicationTask"
     actions = ["dms:StartReplicationTask", "dms:StopReplicationTask"]
-    # the task exists only while a session is on, under a generated ARN: scoped to this account and region
+    # the task exists only while a session is on, under a generated ARN: only this platform's tasks (the
+    # session stack tags every resource edp:platform = the name prefix), in this account and region
     resources = ["arn:${local.partition}:dms:${local.region}:${local.account}:task:*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/edp:platform"
+      values   = [local.name_prefix]
+    }
   }
   statement {
     sid       = "WatchReplication"
