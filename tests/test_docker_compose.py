@@ -170,7 +170,7 @@ def test_compose_secrets_are_written_once_private_to_the_folder(compose, tmp_pat
     named = {secret["file"].rsplit("/", 1)[1] for secret in compose["secrets"].values()}
     assert {p.name for p in written} == named
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in written)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)
     assert len(base64.urlsafe_b64decode((folder / "airflow_fernet_key").read_text().strip())) == 32
     before = {p.name: p.read_text() for p in written}
     assert airflow_stack.write_compose_secrets(folder) == []

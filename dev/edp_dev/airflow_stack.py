@@ -48,7 +48,7 @@ COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 ADMIN = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json"  # in AIRFLOW_HOME; `[core] simple_auth_manager_passwords_file`
 COMPOSE_SECRETS = REPO_ROOT / ".edp" / "compose"  # docker-compose.yml names these paths, whatever EDP_HOME says
-COMPOSE_SECRET_MODE = 0o644  # see write_compose_secrets
+COMPOSE_SECRET_MODE = 0o600  # see write_compose_secrets
 
 
 @dataclass(frozen=True)
@@ -261,9 +261,9 @@ def wait(info: StackInfo) -> None:
 def write_compose_secrets(folder: Path = COMPOSE_SECRETS) -> list[Path]:
     """The files docker-compose.yml reads its passwords and keys from; existing ones are kept.
 
-    The folder is 0700, so no other host account reaches them; the files are COMPOSE_SECRET_MODE (0644)
-    because Docker Compose bind-mounts each one as it is and the containers read them as their own users
-    (airflow: AIRFLOW_UID, 50000 unless set), not as you.  Each is written atomically with that mode from its
+    The folder is 0700 and the files 0600 (COMPOSE_SECRET_MODE), readable by you alone: Docker Compose
+    bind-mounts each one as it is, so the containers must run as you (`AIRFLOW_UID=$(id -u) docker compose up`,
+    as the README says; the postgres image reads its `_FILE` secrets as root before dropping privileges).  Each is written atomically with that mode from its
     creation on, so none is ever seen half-written."""
     import base64
 
