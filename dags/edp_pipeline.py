@@ -2,20 +2,18 @@
 ### EDP nightly lakehouse pipeline (Airflow DAG)
 
 PostgreSQL CDC → Bronze (DMS parquet) → Silver (Glue PySpark, one mapped task per table)
-→ catalog (Glue crawler) → Gold (dbt) → published artifacts (dbt docs, manifest, run results, run report).
+→ catalog (Glue crawler) → Gold (dbt) → quality gate → serving load and published artifacts (dbt docs,
+manifest, run results, run report).
 
-Built from `dags/pipeline.yaml`, the same task list the Step Functions definition is rendered
-from. Trigger with **target** `local` to run every task on this machine's embedded engines.
+Built from `dags/pipeline.yaml`, the same task list the Step Functions definition is rendered from. The
+deployment's target (`EDP_TARGET`) decides what runs each task: the amazon provider's operators on `aws`,
+this machine's engines on `local`.
 """
 
-import os
 from pathlib import Path
 
 from edp.dag_factory import build_dag
 from edp.spec import load_spec
 
-dag = build_dag(
-    load_spec(Path(__file__).with_name("pipeline.yaml")),
-    doc_md=__doc__,
-    default_target=os.environ.get("EDP_TARGET", "local"),
-)
+# the target (local or aws) is the deployment's: EDP_TARGET, which MWAA's startup script exports
+dag = build_dag(load_spec(Path(__file__).with_name("pipeline.yaml")), doc_md=__doc__)

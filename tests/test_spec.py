@@ -32,7 +32,8 @@ def test_valid_list_loads_in_dependency_order(tmp_path):
 
 
 def test_repo_task_list_is_valid(spec):
-    assert [t.kind for t in topological_order(spec)] == ["cdc_ingest", "glue_job", "glue_crawler", "dbt", "artifacts"]
+    assert [t.kind for t in topological_order(spec)] == ["cdc_ingest", "glue_job", "glue_crawler", "dbt",
+                                                         "quality_gate", "serving_load", "artifacts"]
     assert spec.table_names == ("customers", "products", "orders", "order_items")
 
 
@@ -82,7 +83,11 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_mapped_task_needs_unmapped_first_upstream(tmp_path):
     text = VALID.replace("{id: build, kind: dbt, upstream: [merge]}",
                          "{id: build, kind: dbt, upstream: [merge], map_over: tables}")
-    with pytest.raises(SpecError, match="task 'build': a task mapped over tables needs a first upstream"):
+    with pytest.raises(SpecError, match="task 'build': a dbt task cannot be mapped over tables"):
+        load_spec(write(tmp_path, text))
+    text = VALID.replace("{id: merge, kind: glue_job, upstream: [ingest], map_over: tables, args: {script: x.py}}",
+                         "{id: merge, kind: glue_job, map_over: tables, args: {script: x.py}}")
+    with pytest.raises(SpecError, match="task 'merge': a task mapped over tables needs a first upstream"):
         load_spec(write(tmp_path, text))
 
 

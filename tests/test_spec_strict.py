@@ -92,9 +92,6 @@ def test_schedules_that_never_fire_are_refused(expr, problem):
     "expr",
     [
         "0 0 29 2 *",  # leap years
-        "0 0 30 2 MON",  # day-of-month and day-of-week both restricted: either matches
-        "0 0 30 2 7",  # 7 is Sunday
-        "0 0 30 2 */2",
         "0 0 31 1-12/2 *",
         "0 0 31 APR-JUL *",
         "0 0 28-31 2 *",
@@ -106,6 +103,23 @@ def test_schedules_that_never_fire_are_refused(expr, problem):
 )
 def test_schedules_that_fire(expr):
     assert schedule_problem(expr) is None
+
+
+@pytest.mark.parametrize("expr", ["0 0 30 2 MON", "0 0 30 2 7", "0 0 30 2 */2", "0 0 1 * MON-FRI"])
+def test_schedules_restricting_both_days_are_refused_as_eventbridge_cannot_say_either(expr):
+    """cron fires when either day field matches; EventBridge (the Step Functions schedule) takes one of them."""
+    assert "both day-of-month and day-of-week" in (schedule_problem(expr) or "")
+
+
+@pytest.mark.parametrize(("expr", "eventbridge"), [
+    ("0 2 * * *", "cron(0 2 * * ? *)"), ("0 6 * * MON-FRI", "cron(0 6 ? * MON-FRI *)"),
+    ("30 1 * * 0,6", "cron(30 1 ? * 1,7 *)"), ("0 0 1 JAN,JUL *", "cron(0 0 1 JAN,JUL ? *)"),
+    ("*/15 * * * 7", "cron(*/15 * ? * 1 *)"), ("@daily", "cron(0 0 * * ? *)"), ("@once", None), (None, None),
+])
+def test_the_schedule_as_eventbridge_expresses_it(expr, eventbridge):
+    from edp.spec import schedule_expression
+
+    assert schedule_expression(expr) == eventbridge
 
 
 def test_never_firing_schedule_is_a_spec_error(tmp_path):

@@ -1,67 +1,85 @@
 """Renders the task list as an AWS Step Functions (ASL) definition: the lean orchestration path.
 
-Each task kind becomes a small group of states named `<task id>` and
-`<task id>:<step>`: an optimised integration where one exists
-(`glue:startJobRun.sync`, `ecs:runTask.sync`), a Wait/poll/Choice loop where
-none does (crawler, DMS).  Every Task state retries with exponential backoff
-and full jitter and catches into one failure state.  Resource ARNs come from
-named constants; account-specific names are Terraform `templatefile`
-placeholders (`${...}`) that the step_functions module fills in.
+The task graph is decomposed into series and parallel blocks (`edp.shape`): a fan-out and fan-in becomes a
+Parallel state (nested where needed), a mapped task a Map state, and where Step Functions cannot express the
+graph exactly the renderer adds the fewest orderings and says so (`Rendering.added`, a warning from
+`edp sfn render`); no dependency of the task list is ever dropped. Each task's states come from its kind
+(`edp.kinds`): they are named `<task id>` and `<task id>:<step>`, retry with the task's retries, the
+pipeline's delay, backoff and full jitter, and catch into the failure state of their scope (a Parallel
+branch has its own, which fails the Parallel state, which the outer scope catches).
 
-`task_graph()` reads a definition back into task-level edges; a test compares
-them with the Airflow DAG's, so neither side can drift from the task list.
+The machine starts by checking its input (a run that asks to refresh the source needs Airflow, which runs
+the session's Terraform) and reading the live session's outputs once (DMS task, Redshift workgroup, scale),
+so every branch sees them. Account-specific names are Terraform `templatefile` placeholders (`${...}`)
+that the step_functions module fills in; the resources each task needs (Glue jobs, crawlers, the schedule)
+go to `resources.json` beside the definition, which the foundation stack reads.
+
+`task_order()` reads a definition back into the orderings it guarantees; the tests compare them with the
+task list and the Airflow DAG.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edp.aws import calls
-from edp.spec import Spec, Task, topological_order
+from edp import shape
+from edp.kinds import KINDS
+from edp.kinds.base import AslContext
+from edp.spec import Spec, Task, schedule_expression
 
-SFN_INTEGRATION = "arn:aws:states:::"
-SYNC = ".sync"
 FAILED = "pipeline_failed"
 SUCCEEDED = "pipeline_succeeded"
-TERMINAL = (FAILED, SUCCEEDED)
+CHECK_INPUTS = "check_inputs"
+READ_SESSION = "read_session"
+NO_SESSION = "read_session:none"
 STEP_SEPARATOR = ":"
 POLL_SECONDS = 30
 DEFINITION_FILE = "definition.asl.json"
+INPUT_FILE = "schedule_input.json"
+RESOURCES_FILE = "resources.json"
 
-# Terraform templatefile() variables the definition needs; the step_functions module passes each.
+# Terraform templatefile() variables the definition may use; the step_functions module passes each.
 PLACEHOLDERS = {
+    "name_prefix": "prefix of every resource name; a task's own resources are <prefix>-<task id>",
     "session_parameter": "SSM parameter where the session stack publishes its outputs (the DMS task ARN among them)",
+    "default_glue_workers": "Glue workers per run when no session publishes its scale",
     "dms_replication_instance_id": "identifier of the session's DMS replication instance (CloudWatch dimension)",
     "dms_replication_task_id": "identifier of the session's DMS replication task (CloudWatch dimension)",
-    "glue_job_bronze_to_silver": "name of the Bronze->Silver Glue job",
-    "glue_crawler_silver": "name of the Silver crawler",
     "ecs_cluster_arn": "ECS cluster running the dbt container",
     "dbt_task_definition_arn": "task definition of the dbt image",
     "dbt_container_name": "container name inside that task definition",
     "private_subnet_a": "first private subnet for ECS tasks",
     "private_subnet_b": "second private subnet for ECS tasks",
     "ecs_security_group_id": "security group of the ECS tasks",
+    "glue_database_gold": "Glue catalog database of the Gold layer (quality gates, serving loads)",
+    "glue_database_silver": "Glue catalog database of the Silver layer (quality gates)",
+    "athena_workgroup": "Athena workgroup quality gates run in",
 }
 
 
 def placeholder_values(foundation: dict[str, Any]) -> dict[str, str]:
-    """Each placeholder's value from the foundation's outputs: what the foundation gives the step_functions
-    module, and what the Airflow aws target reads at run time, so the two can be compared."""
+    """Each placeholder's value from the foundation's published outputs: what the foundation gives the
+    step_functions module, and what the Airflow aws target reads at run time, so the two can be compared."""
     ecs = foundation["ecs"]
     return {
+        "name_prefix": foundation["name_prefix"],
         "session_parameter": foundation["session_parameter"],
+        "default_glue_workers": str(foundation["default_glue_workers"]),
         "dms_replication_instance_id": foundation["dms"]["replication_instance_id"],
         "dms_replication_task_id": foundation["dms"]["replication_task_id"],
-        "glue_job_bronze_to_silver": foundation["glue_job_name"],
-        "glue_crawler_silver": foundation["crawler_names"]["silver"],
         "ecs_cluster_arn": ecs["cluster_arn"],
         "dbt_task_definition_arn": ecs["task_definition_arn"],
         "dbt_container_name": ecs["container_name"],
         "private_subnet_a": ecs["subnet_ids"][0],
         "private_subnet_b": ecs["subnet_ids"][1],
         "ecs_security_group_id": ecs["security_group_id"],
+        "glue_database_gold": foundation["glue_database_names"]["gold"],
+        "glue_database_silver": foundation["glue_database_names"]["silver"],
+        "athena_workgroup": foundation["athena_workgroup"],
     }
 
 
@@ -73,26 +91,16 @@ def filled(definition: dict[str, Any], values: dict[str, str]) -> dict[str, Any]
     return json.loads(text)
 
 
-def integration(service: str, action: str, sync: bool = False) -> str:
-    """An optimised service integration ARN, e.g. glue:startJobRun.sync."""
-    return f"{SFN_INTEGRATION}{service}:{action}{SYNC if sync else ''}"
-
-
-def sdk_integration(service: str, action: str) -> str:
-    """An AWS SDK integration ARN, e.g. aws-sdk:glue:getCrawler."""
-    return f"{SFN_INTEGRATION}aws-sdk:{service}:{action}"
-
-
 def ph(name: str) -> str:
     if name not in PLACEHOLDERS:
         raise KeyError(f"undeclared ASL placeholder {name!r}")
     return "${" + name + "}"
 
 
-def retry(task: Task) -> list[dict]:
+def retry(spec: Spec, task: Task) -> list[dict]:
     return [{
         "ErrorEquals": ["States.ALL"],
-        "IntervalSeconds": 30,
+        "IntervalSeconds": spec.pipeline.retry_delay_seconds,
         "MaxAttempts": task.retries,
         "BackoffRate": 2.0,
         "MaxDelaySeconds": 600,
@@ -100,249 +108,154 @@ def retry(task: Task) -> list[dict]:
     }]
 
 
-def catch() -> list[dict]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILED}]
+@dataclass
+class Rendering:
+    """A rendered machine, and the orderings it adds to the task list's (empty for series-parallel lists)."""
+
+    definition: dict[str, Any]
+    added: list[tuple[str, str]] = field(default_factory=list)
 
 
-def step(task: Task, name: str) -> str:
-    return f"{task.id}{STEP_SEPARATOR}{name}"
+@dataclass
+class _Scope:
+    """Where states are being written: the machine's top level, or one branch of a Parallel state."""
+
+    states: dict[str, Any]
+    failed: str
+    names: list[int]  # a counter shared by the whole machine: state names are unique across it
 
 
-# -- one builder per task kind: returns {state name: state}, entry state is the task id ------------
-def _start_then_poll(task: Task, nxt: str, start: dict[str, Any], poll: dict[str, Any], done: dict,
-                     failed: dict) -> dict[str, Any]:
-    """For services with no `.sync` integration: start, then Wait -> poll -> Choice until done or failed.
-
-    `done` and `failed` are Choice rule conditions over `$.<task id>`, where the poll's result lands.
-    """
-    return {
-        task.id: {"Type": "Task", **start, "ResultPath": None, "Retry": retry(task), "Catch": catch(),
-                "Next": step(task, "wait")},
-        step(task, "wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "poll")},
-        step(task, "poll"): {"Type": "Task", **poll, "ResultPath": f"$.{task.id}", "Retry": retry(task),
-                             "Catch": catch(), "Next": step(task, "check")},
-        step(task, "check"): {
-            "Type": "Choice",
-            "Choices": [{**done, "Next": nxt}, {**failed, "Next": FAILED}],
-            "Default": step(task, "wait"),
-        },
-    }
-
-
-def _cdc_ingest(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    """Read the live session's outputs first: the DMS task belongs to the session layer, so its ARN is
-    known only while ingestion is on (a missing parameter fails the run with that reason).  Then start or
-    resume the task by its status, wait for the full load, and wait until the CDC target latency
-    (CloudWatch) is low enough: the same calls, in the same order, as the Airflow aws target."""
-    arn = "$.session.outputs.dms_replication_task_arn"
-    status = f"$.{task.id}.status"
-    describe = {
-        "Resource": sdk_integration("databasemigration", "describeReplicationTasks"),
-        "Parameters": {"Filters": [{"Name": "replication-task-arn", "Values.$": f"States.Array({arn})"}]},
-        "ResultSelector": {"status.$": "$.ReplicationTasks[0].Status",
-                           "stats.$": "$.ReplicationTasks[0].ReplicationTaskStats"},
-        "ResultPath": f"$.{task.id}",
-    }
-
-    def task_state(body: dict, nxt_state: str, **extra) -> dict:
-        return {"Type": "Task", **body, **extra, "Retry": retry(task), "Catch": catch(), "Next": nxt_state}
-
-    def start(start_type: str) -> dict:
-        return task_state({
-            "Comment": f"{start_type} of the session's full-load-and-CDC task.",
-            "Resource": sdk_integration("databasemigration", "startReplicationTask"),
-            "Parameters": {"ReplicationTaskArn.$": arn, "StartReplicationTaskType": start_type},
-            "TimeoutSeconds": 300, "ResultPath": None}, step(task, "wait"))
-
-    def is_status(*values: str) -> dict[str, Any]:
-        rules: list[dict[str, Any]] = [{"Variable": status, "StringEquals": v} for v in values]
-        return rules[0] if len(rules) == 1 else {"Or": rules}
-
-    start_types = sorted(set(calls.DMS_START_TYPE.values()))
-    routes = [{**is_status(*calls.DMS_WAIT_STATUSES), "Next": step(task, "wait")}]
-    routes += [{**is_status(*sorted(k for k, v in calls.DMS_START_TYPE.items() if v == t)), "Next": step(task, t)}
-               for t in start_types]
-    latency = f"$.{task.id}.latency"
-    return {
-        task.id: task_state({
-            "Comment": "Read the ingestion session's outputs (published by the session stack).",
-            "Resource": sdk_integration("ssm", "getParameter"),
-            "Parameters": {"Name": ph("session_parameter")},
-            "ResultSelector": {"outputs.$": "States.StringToJson($.Parameter.Value)"},
-            "ResultPath": "$.session"}, step(task, "status")),
-        step(task, "status"): task_state(describe, step(task, "route")),
-        step(task, "route"): {"Type": "Choice", "Choices": routes, "Default": FAILED},
-        **{step(task, t): start(t) for t in start_types},
-        step(task, "wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "poll")},
-        step(task, "poll"): task_state(describe, step(task, "check")),
-        step(task, "check"): {
-            "Type": "Choice",
-            "Choices": [
-                {"And": [is_status("running"),
-                         {"Variable": f"$.{task.id}.stats.FullLoadProgressPercent", "NumericEquals": 100}],
-                 "Next": step(task, "latency")},
-                {**is_status(*calls.DMS_FAILED_STATUSES), "Next": FAILED},
-            ],
-            "Default": step(task, "wait"),
-        },
-        step(task, "latency"): task_state({
-            "Comment": "The task's latest CDC target latency since the execution started.",
-            "Resource": sdk_integration("cloudwatch", "getMetricData"),
-            "Parameters": {
-                "MetricDataQueries": calls.cdc_latency_query(ph("dms_replication_instance_id"),
-                                                             ph("dms_replication_task_id")),
-                "StartTime.$": "$$.Execution.StartTime",
-                "EndTime.$": "$$.State.EnteredTime",
-                "ScanBy": "TimestampDescending",
-            },
-            "ResultSelector": {"values.$": "$.MetricDataResults[0].Values"},
-            "ResultPath": latency}, step(task, "caught_up")),
-        step(task, "caught_up"): {
-            "Type": "Choice",
-            "Choices": [{"And": [{"Variable": f"{latency}.values[0]", "IsPresent": True},
-                                 {"Variable": f"{latency}.values[0]",
-                                  "NumericLessThanEquals": calls.max_latency_seconds(task)}],
-                         "Next": nxt}],
-            "Default": step(task, "latency_wait"),
-        },
-        step(task, "latency_wait"): {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": step(task, "latency")},
-    }
-
-
-def _glue_job(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    inner = step(task, "table")
-    return {
-        task.id: {
-            "Type": "Map",
-            "Comment": f"One Glue job run per source table ({task.args['script']}).",
-            "ItemsPath": "$.tables",
-            "ItemSelector": {"table.$": "$$.Map.Item.Value.table", "primary_key.$": "$$.Map.Item.Value.primary_key",
-                             "workers.$": "$.session.outputs.scale.glue_workers"},
-            "MaxConcurrency": 4,
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": inner,
-                "States": {
-                    inner: {
-                        "Type": "Task",
-                        "Resource": integration("glue", "startJobRun", sync=True),
-                        "Parameters": {
-                            "JobName": ph("glue_job_bronze_to_silver"),
-                            "Arguments": {f"{k}.$": f"$.{k[2:]}" for k in calls.glue_arguments("table", "key")},
-                            "NumberOfWorkers.$": "$.workers",
-                        },
-                        "TimeoutSeconds": task.timeout_minutes * 60,
-                        "Retry": retry(task),
-                        "End": True,
-                    }
-                },
-            },
-            "ResultPath": None,
-            "Catch": catch(),
-            "Next": nxt,
-        }
-    }
-
-
-def _glue_crawler(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    crawler = ph(f"glue_crawler_{task.args.get('layer', 'silver')}")
-    ready = {"Variable": f"$.{task.id}.Crawler.State", "StringEquals": "READY"}
-    last = f"$.{task.id}.Crawler.LastCrawl.Status"
-    finished = [ready, {"Variable": last, "IsPresent": True}]
-    start = {"Resource": sdk_integration("glue", "startCrawler"), "Parameters": {"Name": crawler}}
-    poll = {"Resource": sdk_integration("glue", "getCrawler"), "Parameters": {"Name": crawler},
-            "ResultSelector": {"Crawler.$": "$.Crawler"}}
-    done = {"And": [*finished, {"Variable": last, "StringEquals": "SUCCEEDED"}]}
-    failed = {"And": [*finished, {"Not": {"Variable": last, "StringEquals": "SUCCEEDED"}}]}
-    return _start_then_poll(task, nxt, start, poll, done, failed)
-
-
-def _ecs_run(task: Task, command: dict[str, Any], nxt: str, comment: str) -> dict[str, Any]:
-    return {
-        task.id: {
-            "Type": "Task",
-            "Comment": comment,
-            "Resource": integration("ecs", "runTask", sync=True),
-            "Parameters": {
-                "Cluster": ph("ecs_cluster_arn"),
-                "TaskDefinition": ph("dbt_task_definition_arn"),
-                "LaunchType": "FARGATE",
-                "NetworkConfiguration": {"AwsvpcConfiguration": {
-                    "Subnets": [ph("private_subnet_a"), ph("private_subnet_b")],
-                    "SecurityGroups": [ph("ecs_security_group_id")],
-                    "AssignPublicIp": "DISABLED",
-                }},
-                "Overrides": {"ContainerOverrides": [{"Name": ph("dbt_container_name"), **command}]},
-            },
-            "TimeoutSeconds": task.timeout_minutes * 60,
-            "ResultPath": None,
-            "Retry": retry(task),
-            "Catch": catch(),
-            "Next": nxt,
-        }
-    }
-
-
-RUN_ID = "$$.Execution.Name"  # the execution's name is its run id, as Airflow's run_id is a DagRun's
-
-
-def _dbt(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    override = {"Command": calls.dbt_command(task),
-                "Environment": [{"Name": calls.RUN_ID_ENV, "Value.$": RUN_ID}]}
-    return _ecs_run(task, override, nxt, "dbt on Athena, in the container built from dbt/.")
-
-
-def _artifacts(task: Task, spec: Spec, nxt: str) -> dict[str, Any]:
-    *words, _ = calls.publish_command("RUN_ID")
-    command = {"Command.$": "States.Array(" + ", ".join(f"'{w}'" for w in words) + f", {RUN_ID})"}
-    return _ecs_run(task, command, nxt, "Publish dbt artifacts, docs and the run report to the artifacts bucket.")
-
-
-_BUILDERS = {"cdc_ingest": _cdc_ingest, "glue_job": _glue_job, "glue_crawler": _glue_crawler,
-             "dbt": _dbt, "artifacts": _artifacts}
+def render(spec: Spec) -> Rendering:
+    layout = shape.decompose([t.id for t in spec.tasks], spec.edges())
+    states: dict[str, Any] = {}
+    scope = _Scope(states, FAILED, [0])
+    first = _block(spec, layout.block, SUCCEEDED, scope)
+    needs_session = any(KINDS[t.kind].name in ("cdc_ingest", "glue_job", "serving_load") for t in spec.tasks)
+    start = _session_states(states, first) if needs_session else first
+    states.update(_input_check(start))
+    states[FAILED] = {"Type": "Fail", "Error": "EDP.PipelineFailed", "Cause": "A pipeline task failed; see $.error."}
+    states[SUCCEEDED] = {"Type": "Succeed"}
+    comment = f"{spec.pipeline.id}: {spec.pipeline.description} Rendered from {spec.path.name} by `edp sfn render`."
+    if layout.added:
+        comment += " Added orderings (not in the task list): " + ", ".join(f"{a} before {b}" for a, b in layout.added)
+    definition = {"Comment": comment, "StartAt": CHECK_INPUTS, "TimeoutSeconds": spec.pipeline.timeout_minutes * 60,
+                  "States": {CHECK_INPUTS: states.pop(CHECK_INPUTS), **states}}
+    return Rendering(definition, layout.added)
 
 
 def render_asl(spec: Spec) -> dict[str, Any]:
-    """The state machine for the task list; Step Functions runs tasks in one chain, so the list must be one."""
-    order = topological_order(spec)
-    _require_chain(spec, order)
-    states: dict[str, Any] = {}
-    for index, task in enumerate(order):
-        nxt = order[index + 1].id if index + 1 < len(order) else SUCCEEDED
-        states.update(_BUILDERS[task.kind](task, spec, nxt))
-    states[FAILED] = {"Type": "Fail", "Error": "EDP.PipelineFailed", "Cause": "A pipeline task failed; see $.error."}
-    states[SUCCEEDED] = {"Type": "Succeed"}
-    return {
-        "Comment": f"{spec.pipeline.id}: {spec.pipeline.description} Rendered from {spec.path.name} by `edp sfn render`.",
-        "StartAt": order[0].id,
-        "TimeoutSeconds": spec.pipeline.timeout_minutes * 60,
-        "States": states,
-    }
+    """The state machine for the task list (a warning names any ordering it had to add)."""
+    rendering = render(spec)
+    if rendering.added:
+        warnings.warn(added_message(spec, rendering.added), stacklevel=2)
+    return rendering.definition
 
 
-def _require_chain(spec: Spec, order: list[Task]) -> None:
-    """This renderer emits a sequence; a fan-out would need Parallel states, so refuse it loudly."""
-    for prev, task in zip(order, order[1:], strict=False):
-        if task.upstream != (prev.id,):
-            raise ValueError(
-                f"{spec.path}: task {task.id!r}: the ASL renderer supports a linear chain; "
-                f"expected upstream [{prev.id}], got {list(task.upstream)}"
-            )
+def added_message(spec: Spec, added: list[tuple[str, str]]) -> str:
+    pairs = ", ".join(f"{a} before {b}" for a, b in added)
+    return (f"{spec.path}: Step Functions cannot run this task graph exactly (it is not series-parallel); the "
+            f"definition adds the fewest orderings it can: {pairs}")
+
+
+def _block(spec: Spec, block: shape.Block, nxt: str, scope: _Scope) -> str:
+    """Write the block's states into the scope; returns its entry state."""
+    if isinstance(block, shape.Leaf):
+        return _task_states(spec, spec.task(block.task), nxt, scope)
+    if isinstance(block, shape.Series):
+        entry = nxt
+        for part in reversed(block.parts):
+            entry = _block(spec, part, entry, scope)
+        return entry
+    scope.names[0] += 1
+    name = f"parallel_{scope.names[0]}"
+    branches = []
+    for number, branch in enumerate(block.branches, start=1):
+        end, failed = f"{name}_branch_{number}_done", f"{name}_branch_{number}_failed"
+        inner = _Scope({}, failed, scope.names)
+        start = _block(spec, branch, end, inner)
+        inner.states[end] = {"Type": "Pass", "End": True}
+        inner.states[failed] = {"Type": "Fail", "Error": "EDP.BranchFailed", "Cause": "A task of the branch failed."}
+        branches.append({"StartAt": start, "States": inner.states})
+    scope.states[name] = {"Type": "Parallel", "Comment": "Tasks with no dependency between them, at once.",
+                          "Branches": branches, "ResultPath": None,
+                          "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": scope.failed}],
+                          "Next": nxt}
+    return name
+
+
+def _task_states(spec: Spec, task: Task, nxt: str, scope: _Scope) -> str:
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": scope.failed}]
+    ctx = AslContext(spec=spec, next=nxt, failed=scope.failed, placeholder=ph,
+                     retry=lambda t: retry(spec, t), catch=lambda: [dict(c) for c in catch], poll_seconds=POLL_SECONDS)
+    states = KINDS[task.kind].asl(task, ctx)
+    clash = sorted(set(states) & set(scope.states))
+    if clash or task.id not in states:
+        raise ValueError(f"kind {task.kind!r} rendered {task.id!r} without its entry state, or with names in use: {clash}")
+    scope.states.update(states)
+    return task.id
+
+
+def _session_states(states: dict[str, Any], nxt: str) -> str:
+    """Read the live session's outputs once; without a session the machine runs with the default scale (and a
+    task that needs the session fails, saying so)."""
+    states[READ_SESSION] = {
+        "Type": "Task", "Comment": "The session's outputs, published by the session stack.",
+        "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter", "Parameters": {"Name": ph("session_parameter")},
+        "ResultSelector": {"outputs.$": "States.StringToJson($.Parameter.Value)"}, "ResultPath": "$.session",
+        "Retry": [{"ErrorEquals": ["Ssm.SsmException", "States.TaskFailed"], "IntervalSeconds": 5,
+                   "MaxAttempts": 2, "BackoffRate": 2.0, "JitterStrategy": "FULL"}],
+        "Catch": [{"ErrorEquals": ["Ssm.ParameterNotFoundException"], "ResultPath": None, "Next": NO_SESSION}],
+        "Next": nxt}
+    states[NO_SESSION] = {
+        "Type": "Pass", "Comment": "No session is on: the foundation's default scale.",
+        "Parameters": {"outputs": {"scale": {"glue_workers.$": f"States.StringToJson('{ph('default_glue_workers')}')"}}},
+        "ResultPath": "$.session", "Next": nxt}
+    return READ_SESSION
+
+
+def _input_check(nxt: str) -> dict[str, Any]:
+    return {CHECK_INPUTS: {
+        "Type": "Choice", "Comment": "Run inputs Step Functions cannot honour stop here, saying why.",
+        "Choices": [{"And": [{"Variable": "$.refresh_source", "IsPresent": True},
+                             {"Variable": "$.refresh_source", "BooleanEquals": True}],
+                     "Next": f"{CHECK_INPUTS}:refresh_source"}],
+        "Default": nxt},
+        f"{CHECK_INPUTS}:refresh_source": {
+            "Type": "Fail", "Error": "EDP.RefreshSourceNeedsAirflow",
+            "Cause": "refresh_source runs the session's Terraform, which Airflow does: turn the ingestion session "
+                     "on with the edp_session DAG and start the execution without refresh_source"}}
 
 
 def default_input(spec: Spec) -> dict[str, Any]:
-    """The execution input the nightly schedule sends: every table with its key."""
+    """The execution input the nightly schedule sends: every table with its key, and the run inputs the DAG
+    has as Params (refresh_source is Airflow's: see `_input_check`)."""
     return {"tables": [{"table": s.name, "primary_key": ",".join(s.primary_key)} for s in spec.sources],
-            "full_refresh": False}
+            "full_refresh": False, "refresh_source": False}
+
+
+def resources(spec: Spec) -> dict[str, Any]:
+    """What Terraform creates from the task list: each task's own resources, the schedule and the services the
+    state machine calls (its role's permissions)."""
+    out: dict[str, Any] = {"pipeline": spec.pipeline.id, "schedule": schedule_expression(spec.pipeline.schedule),
+                           "glue_jobs": {}, "crawlers": {}, "dms": {}, "kinds": sorted({t.kind for t in spec.tasks})}
+    for task in spec.tasks:
+        for key, value in (KINDS[task.kind].resources(task, spec) or {}).items():
+            out.setdefault(key, {}).update(value)
+    return out
 
 
 def dumps(definition: dict[str, Any]) -> str:
     return json.dumps(definition, indent=2, sort_keys=False) + "\n"
 
 
+def rendered_files(spec: Spec) -> dict[str, str]:
+    return {DEFINITION_FILE: dumps(render_asl(spec)), INPUT_FILE: dumps(default_input(spec)),
+            RESOURCES_FILE: dumps(resources(spec))}
+
+
 def write_asl(spec: Spec, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    files = {DEFINITION_FILE: dumps(render_asl(spec)), "schedule_input.json": dumps(default_input(spec))}
+    files = rendered_files(spec)
     for name, text in files.items():
         (folder / name).write_text(text)
     return [folder / n for n in files]
@@ -350,28 +263,60 @@ def write_asl(spec: Spec, folder: Path) -> list[Path]:
 
 def stale_files(spec: Spec, folder: Path) -> list[str]:
     """Committed files that differ from a fresh render (empty when up to date)."""
-    expected = {DEFINITION_FILE: dumps(render_asl(spec)), "schedule_input.json": dumps(default_input(spec))}
-    return [n for n, text in expected.items() if not (folder / n).exists() or (folder / n).read_text() != text]
+    return [n for n, text in rendered_files(spec).items()
+            if not (folder / n).exists() or (folder / n).read_text() != text]
 
 
 def task_of(state_name: str) -> str | None:
-    return None if state_name in TERMINAL else state_name.split(STEP_SEPARATOR, 1)[0]
+    """The task a state belongs to, or None for the renderer's own states (checks, session, forks, ends)."""
+    task = state_name.split(STEP_SEPARATOR, 1)[0]
+    if state_name in (FAILED, SUCCEEDED) or task in (CHECK_INPUTS, READ_SESSION) or task.startswith("parallel_"):
+        return None
+    return task
 
 
-def task_graph(definition: dict[str, Any]) -> tuple[set[str], set[tuple[str, str]]]:
-    """Task ids and task-level edges of a definition: states grouped by task, transitions between groups."""
-    tasks: set[str] = set()
-    edges: set[tuple[str, str]] = set()
-    for name, state in definition["States"].items():
-        source = task_of(name)
-        if source is None:
-            continue
-        tasks.add(source)
-        targets = [state.get("Next"), state.get("Default")]
-        targets += [c.get("Next") for c in state.get("Choices", [])]
-        targets += [c.get("Next") for c in state.get("Catch", [])]
-        for target in filter(None, targets):
-            dest = task_of(target)
-            if dest is not None and dest != source:
-                edges.add((source, dest))
-    return tasks, edges
+def task_order(definition: dict[str, Any]) -> tuple[set[str], set[tuple[str, str]]]:
+    """The tasks of a definition and every (a, b) where a finishes before b starts, whichever way it runs."""
+    return _scope_order(definition["States"])
+
+
+def _scope_order(states: dict[str, Any]) -> tuple[set[str], set[tuple[str, str]]]:
+    """Orderings in one States object: a state reachable from another runs after it; a Parallel state's
+    branches run after what precedes it and before what follows it, and not in order among themselves."""
+    contents: dict[str, set[str]] = {}
+    pairs: set[tuple[str, str]] = set()
+    for name, state in states.items():
+        if state.get("Type") == "Parallel":
+            inner_tasks: set[str] = set()
+            for branch in state["Branches"]:
+                tasks, inner = _scope_order(branch["States"])
+                inner_tasks |= tasks
+                pairs |= inner
+            contents[name] = inner_tasks
+        else:
+            task = task_of(name)
+            contents[name] = {task} if task else set()
+    successors = {name: {t for t in _targets(state) if states.get(t, {}).get("Type") not in ("Fail", None)}
+                  for name, state in states.items()}
+    for name in states:
+        for later in _reachable(name, successors):
+            pairs |= {(a, b) for a in contents[name] for b in contents[later] if a != b}
+    return set().union(*contents.values()), pairs
+
+
+def _targets(state: dict[str, Any]) -> list[str]:
+    out = [state.get("Next"), state.get("Default")]
+    out += [c.get("Next") for c in state.get("Choices", [])]
+    out += [c.get("Next") for c in state.get("Catch", [])]
+    return [t for t in out if t]
+
+
+def _reachable(start: str, successors: dict[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(successors.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(successors.get(node, ()))
+    return seen

@@ -1,9 +1,14 @@
-"""Renders the task list as an Airflow DAG (Airflow 3 task SDK, MWAA-compatible).
+"""Renders the task list as an Airflow DAG (Airflow 3 task SDK, MWAA-compatible) for one target.
 
-Every task is a thin TaskFlow task that hands its id, the run's params and
-the run id to `edp.runtime.execute`; the heavy imports (Spark, dbt, psycopg2)
-happen there, inside the task, never at parse time.  Edges are wired in one
-function, `_wire`, from the same `Spec.edges()` the ASL renderer reads.
+The target is a deployment setting, chosen when the DAG is rendered (`EDP_TARGET`, which MWAA's startup
+script exports; `AIRFLOW_VAR_EDP_TARGET` overrides it): on `aws` every task is its kind's real operator
+(the amazon provider's `GlueJobOperator`, `GlueCrawlerOperator`, `EcsRunTaskOperator`... deferrable where the
+provider offers it, so no worker slot waits on AWS), with names templated from the published outputs at run
+time; on `local` every task is a thin TaskFlow task that hands its id and the run's params to
+`edp.runtime.execute`, which runs the local engines (heavy imports happen there, never at parse time).
+
+The first task, `check_params`, refuses bad params before any work and hands the run's tables to the mapped
+tasks. Edges are wired in one function, `_wire`, from the same `Spec.edges()` the ASL renderer reads.
 """
 
 from __future__ import annotations
@@ -11,21 +16,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from edp.kinds import KINDS
+from edp.kinds.base import DagContext
 from edp.settings import PermanentError
 from edp.spec import Spec, Task, topological_order
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def params_schema(spec: Spec, default_target: str, targets: tuple[str, ...]) -> dict:
+CHECK_PARAMS = "check_params"
+
+
+def params_schema(spec: Spec) -> dict:
     """The trigger form: each Param is a JSON schema, so the UI validates before a run exists.  The schemas
     are `edp.runtime.run_params`, the same definition whose keys a run accepts."""
     from airflow.sdk import Param
 
     from edp.runtime import run_params
 
-    return {name: Param(schema.pop("default"), **schema)
-            for name, schema in run_params(spec, default_target, targets).items()}
+    return {name: Param(schema.pop("default"), **schema) for name, schema in run_params(spec).items()}
 
 
 def late_run_alert(spec: Spec):
@@ -41,12 +50,13 @@ def late_run_alert(spec: Spec):
                                                kwargs={"dag_id": spec.pipeline.id, "late_after_minutes": minutes}))
 
 
-def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "local"):
+def build_dag(spec: Spec, doc_md: str | None = None, target: str | None = None):
     from airflow.sdk import DAG
 
     from edp.alerts import task_failed
-    from edp.runtime import available_targets
+    from edp.settings import resolve_target
 
+    target = resolve_target(target)
     p = spec.pipeline
     default_args = {
         "owner": p.owner,
@@ -56,7 +66,12 @@ def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "loca
         "max_retry_delay": timedelta(minutes=10),
         "on_failure_callback": task_failed,
     }
-    targets = available_targets()
+    aws = target == "aws"
+    macros = {}
+    if aws:
+        from edp.aws.names import Names
+
+        macros = {"edp": Names(str(spec.path))}
     with DAG(
         dag_id=p.id,
         description=p.description,
@@ -65,23 +80,59 @@ def build_dag(spec: Spec, doc_md: str | None = None, default_target: str = "loca
         catchup=False,
         max_active_runs=1,
         dagrun_timeout=timedelta(minutes=p.timeout_minutes),
-        tags=list(p.tags),
+        tags=[*p.tags, f"target:{target}"],
         default_args=default_args,
-        params=params_schema(spec, default_target if default_target in targets else targets[0], targets),
+        params=params_schema(spec),
         doc_md=doc_md,
         deadline=late_run_alert(spec),
+        user_defined_macros=macros,
+        render_template_as_native_obj=aws,  # a templated list (subnets, SQL) renders as a list
     ) as dag:
-        operators: dict[str, Any] = {}
+        checked = _check_params(spec)
+        ctx = DagContext(spec=spec, target=target, operators={}, local_task=lambda t: None)
+        ctx.check = checked
         for task in topological_order(spec):
-            operators[task.id] = _task(spec, task, operators)
-        _wire(spec, operators)
+            kind = KINDS[task.kind]
+            ctx.operators[task.id] = kind.aws_operator(task, ctx) if aws else _local_task(spec, task, checked)
+        _wire(spec, ctx.operators, checked)
         for task in spec.tasks:
             if task.session:
-                _session_pair(spec, task, operators[task.id])
+                _session_pair(spec, task, ctx.operators[task.id])
     return dag
 
 
-def _task(spec: Spec, task: Task, operators: dict):
+def _check_params(spec: Spec):
+    """The run's first task: bad params stop the run here, before any work, and the selected tables (with their
+    keys, and as the Glue job's arguments) are handed to the mapped tasks."""
+    from airflow.sdk import task as task_decorator
+
+    spec_path = str(spec.path)
+
+    def check_params() -> dict[str, Any]:
+        from airflow.sdk import get_current_context
+
+        from edp.aws import calls
+        from edp.runtime import cached_spec, run_context
+
+        context = get_current_context()
+        try:
+            run = run_context(cached_spec(spec_path), context["run_id"], dict(context["params"]))
+        except PermanentError as exc:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from exc
+        keys = {t: ",".join(run.spec.source(t).primary_key) for t in run.tables}
+        return {"tables": list(run.tables),
+                "glue_arguments": [calls.glue_arguments(t, keys[t]) for t in run.tables]}
+
+    return task_decorator(task_id=CHECK_PARAMS, retries=0, multiple_outputs=True,
+                          execution_timeout=timedelta(minutes=2),
+                          doc_md="Refuses bad params before any work; hands the run's tables to mapped tasks.")(
+        check_params)()
+
+
+def _local_task(spec: Spec, task: Task, checked):
+    """The local target's task: the runtime runs the kind's local engine (edp_dev)."""
     from airflow.sdk import task as task_decorator
 
     decorate = task_decorator(
@@ -96,26 +147,24 @@ def _task(spec: Spec, task: Task, operators: dict):
     def run(table: str | None = None):
         from airflow.sdk import get_current_context
 
-        from edp.runtime import cached_spec, execute, run_context
+        from edp.runtime import execute
 
         context = get_current_context()
         ti, params = context["ti"], dict(context["params"])
         upstream = {tid: ti.xcom_pull(task_ids=tid, key="metrics") for tid in others} if task.kind == "artifacts" else None
         try:
-            metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table)
+            metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table, target="local")
         except PermanentError as exc:  # retrying cannot fix it (a setting, an undecodable change): fail now
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(str(exc)) from exc
         ti.xcom_push(key="metrics", value=metrics)
-        if task.map_over:
-            return metrics
-        return list(run_context(cached_spec(spec_path), context["run_id"], params).tables)
+        return metrics
 
     run.__name__ = task.id
     tf = decorate(run)
     if task.map_over == "tables":
-        return tf.expand(table=operators[task.upstream[0]])
+        return tf.expand(table=checked["tables"])
     return tf()
 
 
@@ -144,13 +193,16 @@ def _session_pair(spec: Spec, task: Task, operator) -> None:
     up >> operator >> down.as_teardown(setups=up, on_failure_fail_dagrun=True)
 
 
-def _wire(spec: Spec, operators: dict) -> None:
+def _wire(spec: Spec, operators: dict, checked) -> None:
     for upstream, downstream in sorted(spec.edges()):
         operators[upstream] >> operators[downstream]
+    for task in spec.tasks:
+        if not task.upstream:
+            checked >> operators[task.id]
 
 
 def dag_edges(dag) -> set[tuple[str, str]]:
     """The dependency edges between the work tasks of a built DAG, for comparison with the spec and the ASL
     (session setup/teardown tasks are Airflow's way of running a task inside a session, not pipeline work)."""
-    work = {t.task_id for t in dag.tasks if not (t.is_setup or t.is_teardown)}
+    work = {t.task_id for t in dag.tasks if not (t.is_setup or t.is_teardown) and t.task_id != CHECK_PARAMS}
     return {(t.task_id, d) for t in dag.tasks if t.task_id in work for d in t.downstream_task_ids if d in work}

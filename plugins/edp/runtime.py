@@ -1,10 +1,9 @@
-"""What a pipeline task does when it runs: resolve the run's settings, then call the target's executor.
+"""What a task of the local target does when it runs, and the run's params and their checks for every target.
 
-The DAG only declares tasks; each task calls `execute()` here, which is the
-one place that turns Airflow's context (params, run id, map index) into a
-`RunContext` and picks the executor module for the target.  Executors are
-plain functions named after the task kinds, so adding a target means adding
-one module with five functions.
+On the local target each task calls `execute()` here, which turns Airflow's context (params, run id, map
+index) into a `RunContext` and calls the kind's local engine (`Kind.local_executor`, in edp_dev). On the
+aws target the tasks are the provider's operators themselves; only the session setup/teardown around a
+task (`session_step`) comes through here, to the target's module of session steps.
 """
 
 from __future__ import annotations
@@ -14,20 +13,16 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from types import ModuleType
 from typing import Any
 
-from edp.settings import ConfigError
+from edp.kinds import KINDS
+from edp.settings import ConfigError, resolve_target
 from edp.spec import Spec, Task, load_spec
 
 log = logging.getLogger(__name__)
 
-# target -> module holding one function per task kind
-EXECUTORS = {"local": "edp_dev.local.executors", "aws": "edp.aws.executors"}
-
-
-def available_targets() -> tuple[str, ...]:
-    return tuple(EXECUTORS)
+# target -> the module with its session steps (<mode>_up, <mode>_down)
+SESSION_STEPS = {"local": "edp_dev.local.executors", "aws": "edp.aws.executors"}
 
 
 @dataclass(frozen=True)
@@ -49,16 +44,11 @@ def run_folder(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
 
 
-def run_params(spec: Spec, default_target: str = "local", targets: tuple[str, ...] | None = None) -> dict[str, dict]:
+def run_params(spec: Spec) -> dict[str, dict]:
     """The run's params, each a JSON schema with its default: the one definition the trigger form shows
-    (`dag_factory.params_schema`) and whose keys `run_context` accepts, so the two cannot drift apart."""
-    targets = targets or available_targets()
+    (`dag_factory.params_schema`) and whose keys `run_context` accepts, so the two cannot drift apart. The
+    target is not among them: it is the deployment's (EDP_TARGET), fixed when the DAG is rendered."""
     return {
-        "target": dict(
-            default=default_target, type="string", enum=list(targets), title="Target",
-            description="Where every task runs: `local` uses the embedded engines on this machine; `aws` the "
-                        "environment's Glue, DMS, ECS and S3 (names read from what its Terraform publishes).",
-        ),
         "tables": dict(
             default=list(spec.table_names), type="array", title="Tables", minItems=1, uniqueItems=True,
             items={"type": "string", "enum": list(spec.table_names)},
@@ -76,17 +66,14 @@ def run_params(spec: Spec, default_target: str = "local", targets: tuple[str, ..
     }
 
 
-def run_context(spec: Spec, run_id: str, params: dict[str, Any]) -> RunContext:
+def run_context(spec: Spec, run_id: str, params: dict[str, Any], target: str | None = None) -> RunContext:
     """Validate a run's params against the task list (Airflow validates the form; the CLI and API may not, and
     Airflow passes a run's conf keys through to params unchecked, so a typo would otherwise be ignored)."""
     known = tuple(run_params(spec))
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise ConfigError(f"unknown param(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
-    target = params.get("target", "local")
-    if target not in EXECUTORS:
-        raise ConfigError(f"param target={target!r} is not available; use one of {', '.join(EXECUTORS)}")
-    return RunContext(spec=spec, run_id=run_id, target=target, tables=_selected_tables(spec, params),
+    return RunContext(spec=spec, run_id=run_id, target=resolve_target(target), tables=_selected_tables(spec, params),
                       full_refresh=_flag(params, "full_refresh"), refresh_source=_flag(params, "refresh_source"))
 
 
@@ -116,8 +103,10 @@ def _flag(params: dict[str, Any], name: str) -> bool:
 
 
 @cache
-def _executor(target: str) -> ModuleType:
-    return importlib.import_module(EXECUTORS[target])
+def _function(reference: str):
+    """`module:function`, imported when first called (the local engines live in edp_dev)."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @lru_cache(maxsize=8)
@@ -126,15 +115,16 @@ def cached_spec(path: str) -> Spec:
 
 
 def execute(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], upstream_metrics: dict | None = None,
-            table: str | None = None) -> dict:
-    """Run one task of the task list for one run (and one table, for mapped tasks); returns its metrics."""
+            table: str | None = None, target: str = "local") -> dict:
+    """Run one task of the task list on the local target for one run (and one table, for mapped tasks);
+    returns its metrics."""
     spec = cached_spec(spec_path)
     task: Task = spec.task(task_id)
-    run = run_context(spec, run_id, params)
+    run = run_context(spec, run_id, params, target)
     if table is not None and table not in run.tables:
         raise ConfigError(f"task {task_id!r}: table {table!r} is not selected for this run")
     log.info("edp: %s (%s) on target %s%s", task.id, task.kind, run.target, f" for table {table}" if table else "")
-    fn = getattr(_executor(run.target), task.kind)
+    fn = _function(KINDS[task.kind].local_executor)
     kwargs: dict[str, Any] = {}
     if table is not None:
         kwargs["table"] = table
@@ -156,4 +146,4 @@ def session_step(spec_path: str, mode: str, step: str, run_id: str, params: dict
     if not run.refresh_source:
         return {"skipped": "this run does not refresh the source"}
     log.info("edp: session mode %s %s on target %s", mode, step, run.target)
-    return getattr(_executor(run.target), f"{mode}_{step}")(run)
+    return _function(f"{SESSION_STEPS[run.target]}:{mode}_{step}")(run)

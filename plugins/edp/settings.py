@@ -25,7 +25,10 @@ class ConfigError(ValueError, PermanentError):
 
 
 def resolve_target(value: str | None = None) -> str:
-    target = value or os.environ.get("EDP_TARGET", "local")
+    """The deployment's target: given, else an Airflow Variable `EDP_TARGET` set through the environment
+    (`AIRFLOW_VAR_EDP_TARGET`; a Variable in the metadata DB would be I/O at DAG parse), else EDP_TARGET, which
+    MWAA's startup script exports, else `local`."""
+    target = value or os.environ.get("AIRFLOW_VAR_EDP_TARGET") or os.environ.get("EDP_TARGET", "local")
     if target not in TARGETS:
         raise ConfigError(f"unknown target {target!r}; use one of {', '.join(TARGETS)}")
     return target

@@ -16,9 +16,14 @@ from typing import Any
 
 import yaml
 
-TASK_KINDS = ("cdc_ingest", "glue_job", "glue_crawler", "dbt", "artifacts")
+from edp.kinds import KINDS
+
 # session modes a task can be wrapped in (setup turns the mode on, teardown off) when a run asks for it
-SESSION_MODES = ("ingestion",)
+SESSION_MODES = ("ingestion", "serving")
+# state and task names the renderers use themselves: the ASL's terminal states and first states, the DAG's
+# parameter check, and each session mode's setup/teardown
+RESERVED_IDS = ("pipeline_failed", "pipeline_succeeded", "read_session", "check_inputs", "check_params",
+                *(f"{m}_{step}" for m in SESSION_MODES for step in ("up", "down")))
 MAP_OVER = ("tables",)
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly")
@@ -141,6 +146,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
     tasks = _tasks(path, raw.get("tasks"), pipeline)
     spec = Spec(path=path, pipeline=pipeline, source_schema=schema, sources=sources, tasks=tasks)
     topological_order(spec)  # raises on a cycle
+    _check_kinds(spec)
     return spec
 
 
@@ -243,7 +249,35 @@ def schedule_problem(expr: str) -> str | None:
         problem = _cron_field_problem(index, text)
         if problem:
             return problem
+    if fields[2] != "*" and fields[4] != "*":
+        return ("restricts both day-of-month and day-of-week, which the Step Functions schedule (EventBridge) "
+                "cannot express; restrict one of them")
     return _never_fires_problem(fields)
+
+
+# Airflow presets as EventBridge expressions (the Step Functions schedule); @once has no schedule there
+_EVENTBRIDGE_PRESETS = {"@hourly": "cron(0 * * * ? *)", "@daily": "cron(0 0 * * ? *)",
+                        "@weekly": "cron(0 0 ? * SUN *)", "@monthly": "cron(0 0 1 * ? *)",
+                        "@yearly": "cron(0 0 1 1 ? *)", "@once": None}
+
+
+def schedule_expression(schedule: str | None) -> str | None:
+    """The pipeline's schedule as an EventBridge expression (the Step Functions path's rule), or None.
+
+    EventBridge cron has six fields, `?` for the day field it does not use, and counts weekdays from 1
+    (Sunday); it cannot say "this day of the month or this weekday", so a schedule restricting both is
+    refused when the task list is loaded (`schedule_problem`)."""
+    if schedule is None:
+        return None
+    if schedule.startswith("@"):
+        return _EVENTBRIDGE_PRESETS[schedule]
+    minute, hour, day, month, weekday = schedule.split()
+    if weekday == "*":
+        weekday = "?"
+    else:
+        day = "?" if day == "*" else day
+        weekday = re.sub(r"\d+", lambda m: str(int(m.group()) % 7 + 1), weekday)
+    return f"cron({minute} {hour} {day} {month} {weekday} *)"
 
 
 def _cron_field_problem(index: int, text: str) -> str | None:
@@ -343,24 +377,36 @@ def _task(path: Path, index: int, item: Any, pipeline: Pipeline) -> Task:
     if not _ID.match(tid):
         raise SpecError(f"{path}: {where}: id must be lowercase letters, digits and underscores")
     _refuse_unknown_keys(path, where, item, _TASK_KEYS)
-    kind = _require(path, where, item, "kind", str)
-    if kind not in TASK_KINDS:
-        raise SpecError(f"{path}: {where}: unknown task kind {kind!r}; known kinds: {', '.join(TASK_KINDS)}")
+    if tid in RESERVED_IDS:
+        raise SpecError(f"{path}: {where}: the id {tid!r} is reserved (the renderers name states and tasks so); "
+                        "choose another")
+    kind_name = _require(path, where, item, "kind", str)
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        raise SpecError(f"{path}: {where}: unknown task kind {kind_name!r}; known kinds: {', '.join(KINDS)}")
     upstream = item.get("upstream", [])
     if not isinstance(upstream, list) or not all(isinstance(u, str) for u in upstream):
         raise SpecError(f"{path}: {where}: upstream must be a list of task ids")
     map_over = item.get("map_over")
     if map_over is not None and map_over not in MAP_OVER:
         raise SpecError(f"{path}: {where}: map_over must be one of {', '.join(MAP_OVER)}, got {map_over!r}")
-    args = item.get("args", {})
-    if not isinstance(args, dict):
+    if map_over is not None and not kind.mappable:
+        raise SpecError(f"{path}: {where}: a {kind.name} task cannot be mapped over {map_over}")
+    raw_args = item.get("args", {})
+    if not isinstance(raw_args, dict):
         raise SpecError(f"{path}: {where}: args must be a mapping")
+    try:
+        args = kind.check_args(raw_args)
+    except ValueError as exc:
+        raise SpecError(f"{path}: {where}: {exc}") from None
     session = item.get("session")
-    if session is not None and session not in SESSION_MODES:
-        raise SpecError(f"{path}: {where}: session must be one of {', '.join(SESSION_MODES)}, got {session!r}")
+    if session is not None and session not in kind.session_modes:
+        allowed = ", ".join(kind.session_modes) or "none"
+        raise SpecError(f"{path}: {where}: session {session!r} is not one a {kind.name} task runs in (allowed: "
+                        f"{allowed})")
     return Task(
         id=tid,
-        kind=kind,
+        kind=kind.name,
         upstream=tuple(upstream),
         map_over=map_over,
         retries=_optional_int(path, where, item, "retries", pipeline.retries, 0, 10),
@@ -379,6 +425,14 @@ def _task_timeout(path: Path, where: str, item: dict, pipeline: Pipeline) -> int
         raise SpecError(f"{path}: {where}: 'timeout_minutes' {value} exceeds the pipeline's timeout_minutes "
                         f"({limit}); a task cannot run longer than its run")
     return value
+
+
+def _check_kinds(spec: Spec) -> None:
+    """What a kind requires of its task within the list (beyond its own arguments)."""
+    for task in spec.tasks:
+        problem = KINDS[task.kind].check_task(task, spec)
+        if problem:
+            raise SpecError(f"{spec.path}: task {task.id!r}: {problem}")
 
 
 def _check_references(path: Path, tasks: list[Task]) -> None:

@@ -8,7 +8,11 @@ once; names come from the published Terraform outputs (Airflow) or the definitio
 
 from __future__ import annotations
 
-from edp.spec import Task
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edp.spec import Task
+
 
 # DMS task status -> how to start it; a running (or starting) task is only waited on.
 DMS_START_TYPE = {"ready": "start-replication", "stopped": "resume-processing", "failed": "resume-processing"}
@@ -17,6 +21,8 @@ DMS_FAILED_STATUSES = ("failed", "stopped")
 CDC_LATENCY_METRIC = ("AWS/DMS", "CDCLatencyTarget")
 CDC_LATENCY_PERIOD = 60
 DEFAULT_MAX_LATENCY_SECONDS = 60
+
+FULL_REFRESH_COMMANDS = ("build", "run", "seed")  # the dbt commands that take --full-refresh
 
 # The dbt container's entrypoint uploads its target/ under runs/<run folder>/dbt/ of the artifacts bucket.
 RUN_ID_ENV = "EDP_RUN_ID"
@@ -59,8 +65,12 @@ def glue_arguments(table: str, primary_key: str) -> dict[str, str]:
 
 
 def dbt_command(task: Task, full_refresh: bool = False) -> list[str]:
-    command = ["dbt", task.args.get("command", "build"), "--target", "athena"]
-    return [*command, "--full-refresh"] if full_refresh else command
+    """The dbt command line of a dbt task; a full refresh rebuilds incremental models where dbt builds them."""
+    words = task.args.get("command", "build").split()
+    command = ["dbt", *words, "--target", "athena"]
+    if task.args.get("select"):
+        command += ["--select", task.args["select"]]
+    return [*command, "--full-refresh"] if full_refresh and words[0] in FULL_REFRESH_COMMANDS else command
 
 
 def publish_command(run_id: str) -> list[str]:

@@ -54,11 +54,15 @@ class Platform:
         return value
 
     @property
-    def glue_job(self) -> str:
-        return self._name("glue_job_name")
+    def name_prefix(self) -> str:
+        """The prefix of every resource name (`edp-<environment>` unless the foundation publishes another)."""
+        return self.foundation.get("name_prefix") or f"edp-{self.environment}"
 
-    def crawler(self, layer: str) -> str:
-        return self._name("crawler_names", layer)
+    def task_resource(self, task_id: str) -> str:
+        """The name of a task's own resource (its Glue job or crawler), as Terraform names it."""
+        from edp.kinds.base import resource_name
+
+        return resource_name(self.name_prefix, task_id)
 
     def bucket(self, role: str) -> str:
         return self._name("bucket_names", role)
@@ -90,3 +94,53 @@ class Platform:
     @property
     def glue_workers(self) -> int | None:
         return ((self.session or {}).get("scale") or {}).get("glue_workers")
+
+
+class Names:
+    """The names templated operator fields read when a task runs (`{{ edp.glue_job('bronze_to_silver') }}`):
+    the DAG declares the real provider operators at parse time, with no I/O, and the names come from the
+    published outputs only when a task's fields are rendered on a worker."""
+
+    def __init__(self, spec_path: str):
+        self.spec_path = spec_path
+        self._platform: Platform | None = None
+
+    @property
+    def platform(self) -> Platform:
+        if self._platform is None:
+            self._platform = Platform.load()
+        return self._platform
+
+    def _task(self, task_id: str):
+        from edp.runtime import cached_spec
+
+        return cached_spec(self.spec_path).task(task_id)
+
+    def glue_job(self, task_id: str) -> str:
+        return self.platform.task_resource(task_id)
+
+    def crawler(self, task_id: str) -> str:
+        return self.platform.task_resource(task_id)
+
+    def glue_workers(self, task_id: str) -> int:
+        """The running session's scale knob, else the task's own `workers`."""
+        return int(self.platform.glue_workers or self._task(task_id).args["workers"])
+
+    def ecs(self, key: str) -> Any:
+        return self.platform.ecs[key]
+
+    def serving(self, key: str) -> Any:
+        """A name of the running serving mode (its Redshift workgroup, database)."""
+        return self.platform.session_value("serving", "serving")[key]
+
+    def serving_sql(self, task_id: str) -> list[str]:
+        from edp.kinds.serving_load import load_statements
+
+        task = self._task(task_id)
+        gold = self.platform.foundation["glue_database_names"]["gold"]
+        return load_statements(task.args["tables"], task.args["schema"], gold)
+
+    def dbt_command(self, task_id: str, full_refresh: bool) -> list[str]:
+        from edp.aws import calls
+
+        return calls.dbt_command(self._task(task_id), full_refresh)
