@@ -1,8 +1,14 @@
 """dbt on the local target: the real dbt CLI against DuckDB, with every path set through the environment.
 
 dbt runs as a subprocess so its global state and logging never leak into the
-Airflow task process.  `docs generate` overwrites run_results.json, so the
-build's results are kept as `run_results.build.json` for publishing.
+Airflow task process.  A pipeline may split dbt into steps (`seed`, `run`,
+`test`, ...), each a task; every step's results are kept under its own name in
+`steps/`, and the latest step's run results are copied to
+`run_results.build.json`, the name publishing reads (`docs generate` overwrites
+run_results.json).  Docs are regenerated after every step that builds models,
+and after any step when there are none yet, so whichever step comes last the
+publish step finds manifest.json, the run results, catalog.json and the static
+docs page.
 """
 
 from __future__ import annotations
@@ -20,8 +26,12 @@ from edp.settings import dbt_project_dir, local_paths
 from edp_dev.local.catalog import CATALOG_FILE
 
 log = logging.getLogger(__name__)
-COMMANDS = ("build", "run", "test")
+COMMANDS = ("build", "run", "test", "seed", "snapshot", "source freshness", "compile")
+BUILDS_MODELS = ("build", "run", "seed", "snapshot")  # steps that change relations: the docs' catalog follows
+FULL_REFRESH = ("build", "run", "seed")  # the commands that accept --full-refresh
 BUILD_RESULTS = "run_results.build.json"
+DOCS_FILES = ("catalog.json", "static_index.html")
+STEPS_DIR = "steps"
 
 
 class DbtError(RuntimeError):
@@ -61,18 +71,66 @@ def run_dbt(*args: str) -> str:
     return proc.stdout
 
 
-def build(command: str = "build", full_refresh: bool = False) -> dict:
+def command_line(command: str = "build", select: str = "", full_refresh: bool = False) -> list[str]:
+    """dbt's arguments for one step; --full-refresh only where dbt accepts it (a full-refresh run still tests)."""
     if command not in COMMANDS:
         raise DbtError(f"unknown dbt command {command!r}; use one of {', '.join(COMMANDS)}")
+    args = command.split()
+    if select.strip():
+        args += ["--select", select.strip()]
+    if full_refresh and command in FULL_REFRESH:
+        args.append("--full-refresh")
+    return args
+
+
+def results_file(command: str) -> str:
+    """The file a step writes its results to: `source freshness` writes sources.json, the rest run_results.json."""
+    return "sources.json" if command == "source freshness" else "run_results.json"
+
+
+def step_results_path(target: Path, name: str) -> Path:
+    """Where one step's results are kept: named by the step (the task id), so two steps never share a file."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return target / STEPS_DIR / f"{safe}.json"
+
+
+def _keep_results(target: Path, command: str, name: str) -> Path | None:
+    """Copy the step's results (even a failed step's, for whoever debugs it) to its per-step file."""
+    produced = target / results_file(command)
+    if not produced.exists():
+        return None
+    kept = step_results_path(target, name)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(produced, kept)
+    return kept
+
+
+def _needs_docs(target: Path, command: str) -> bool:
+    return command in BUILDS_MODELS or not all((target / f).exists() for f in DOCS_FILES)
+
+
+def build(command: str = "build", full_refresh: bool = False, select: str = "", name: str = "") -> dict:
+    """Run one dbt step (any of COMMANDS, optionally narrowed by `select`), keep its results for publishing and
+    refresh the docs when the step built something; the step's metrics. `name` (the task id) names its
+    results file, defaulting to the command."""
     started = time.monotonic()
     target = local_paths().dbt_target
-    args = [command] + (["--full-refresh"] if full_refresh and command != "test" else [])
-    run_dbt(*args)
-    shutil.copyfile(target / "run_results.json", target / BUILD_RESULTS)
-    run_dbt("docs", "generate", "--static")
-    results = json.loads((target / BUILD_RESULTS).read_text())["results"]
+    argv = command_line(command, select, full_refresh)
+    for stale in {results_file(command), "run_results.json"}:  # a step that writes none must not pass off
+        (target / stale).unlink(missing_ok=True)                # an older step's results as its own
+    try:
+        run_dbt(*argv)
+    finally:
+        kept = _keep_results(target, command, name or command)
+    if kept is None:
+        raise DbtError(f"`dbt {' '.join(argv)}` left no {results_file(command)} in {target}")
+    if command != "source freshness":  # sources.json is no run_results file: publishing keeps the last one
+        shutil.copyfile(kept, target / BUILD_RESULTS)
+    if _needs_docs(target, command):
+        run_dbt("docs", "generate", "--static")
+    results = json.loads(kept.read_text())["results"]
     statuses: dict[str, int] = {}
     for r in results:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-    return {"command": command, "nodes": len(results), "statuses": statuses,
+    return {"command": command, "select": select, "nodes": len(results), "statuses": statuses,
             "seconds": round(time.monotonic() - started, 3)}

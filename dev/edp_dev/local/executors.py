@@ -3,7 +3,9 @@
 cdc_ingest   -> logical replication from the embedded PostgreSQL into DMS-format Bronze
 glue_job     -> the same glue_scripts/*.py under local PySpark
 glue_crawler -> the DuckDB catalog refreshed from Silver parquet schemas
-dbt          -> the dbt CLI on DuckDB, reading Silver through that catalog
+dbt          -> the dbt CLI on DuckDB, reading Silver through that catalog (one step: build, run, test...)
+quality_gate -> SQL checks over Gold and Silver in DuckDB; any violating row fails the run
+serving_load -> Gold tables copied into a schema of the embedded PostgreSQL (Redshift's stand-in)
 artifacts    -> dbt artifacts, docs and a run report in a per-run folder
 
 and the ingestion session around cdc_ingest when a run refreshes the source: the embedded PostgreSQL
@@ -18,7 +20,7 @@ import time
 from edp.runtime import RunContext
 from edp.settings import PermanentError, local_paths
 from edp.spec import Task
-from edp_dev.local import catalog, dbt_cli, glue, publish
+from edp_dev.local import catalog, dbt_cli, glue, publish, quality, serving
 from edp_dev.local.cdc import LocalDms
 
 
@@ -84,7 +86,31 @@ def glue_crawler(task: Task, run: RunContext) -> dict:
 
 
 def dbt(task: Task, run: RunContext) -> dict:
-    return dbt_cli.build(task.args.get("command", "build"), full_refresh=run.full_refresh)
+    """One dbt step; its results are kept under the task's id, so two steps of one command do not collide."""
+    return dbt_cli.build(task.args.get("command", "build"), full_refresh=run.full_refresh,
+                         select=task.args.get("select") or "", name=task.id)
+
+
+def quality_gate(task: Task, run: RunContext) -> dict:
+    """The task's checks over the warehouse dbt built (Silver through the crawler's catalog); any violation is a
+    PermanentError: retrying cannot fix the data."""
+    paths = local_paths()
+    return quality.gate(tuple(task.args.get("checks", ())), paths.warehouse / quality.WAREHOUSE_FILE,
+                        paths.catalog / catalog.CATALOG_FILE)
+
+
+def serving_load(task: Task, run: RunContext) -> dict:
+    """Gold tables into the serving schema of the embedded PostgreSQL. The source's own schema is refused: the
+    serving store is another database on AWS, and a load there could replace the source tables."""
+    from edp_dev.local.postgres import EmbeddedPostgres
+
+    schema = task.args.get("schema", "serving")
+    if schema == run.spec.source_schema:
+        raise PermanentError(f"task {task.id!r}: the serving schema must not be the source schema {schema!r}")
+    paths = local_paths()
+    conn = EmbeddedPostgres(paths.pg).start()
+    return serving.serving_load(tuple(task.args.get("tables", ())), schema, paths.warehouse / quality.WAREHOUSE_FILE,
+                                paths.catalog / catalog.CATALOG_FILE, conn.dsn())
 
 
 def artifacts(task: Task, run: RunContext, upstream_metrics: dict) -> dict:
