@@ -31,8 +31,12 @@ def _nothing_left_but_the_snapshot(emulator: AwsEmulator) -> None:
     # moto takes RDS's final snapshot on delete, as the service does
     snapshot = rds.describe_db_snapshots(DBSnapshotIdentifier=FINAL_SNAPSHOT)["DBSnapshots"][0]
     assert snapshot["DBInstanceIdentifier"] == "edp-example-source" and snapshot["Encrypted"] is True
-    # the managed master secret goes with its instance, the DMS copy at once (no recovery window)
-    assert emulator.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"] == []
+    # the managed master secret goes with its instance; the DMS copy waits out a recovery window (the
+    # data-loss guard lets a secret go only so), restorable until then
+    secrets = emulator.client("secretsmanager")
+    assert secrets.list_secrets()["SecretList"] == []
+    [scheduled] = secrets.list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    assert scheduled["Name"] == DMS_SECRET and "DeletedDate" in scheduled
 
 
 @pytest.fixture(scope="module")

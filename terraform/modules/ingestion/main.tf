@@ -139,10 +139,12 @@ resource "aws_secretsmanager_secret" "dms_source" {
   #checkov:skip=CKV2_AWS_57:a copy of the RDS-managed master secret, which RDS rotates; a session lives at most 72 h and a new session copies afresh (README)
   count = var.source_secret_arn == null ? 1 : 0
 
-  name                    = "${var.name_prefix}-dms-source-${var.session_id}"
-  description             = "DMS source credentials of the ${var.name_prefix} database (a copy of its RDS-managed master secret)"
-  kms_key_id              = var.kms_key_arn
-  recovery_window_in_days = 0 # a session resource: torn down with the session, nothing to recover
+  name        = "${var.name_prefix}-dms-source-${var.session_id}"
+  description = "DMS source credentials of the ${var.name_prefix} database (a copy of its RDS-managed master secret)"
+  kms_key_id  = var.kms_key_arn
+  # a session's teardown schedules the deletion, which restore-secret can cancel for 7 days (the data-loss
+  # guard lets a secret go only so); the name carries the session id, so the next session's copy is new
+  recovery_window_in_days = 7
   tags                    = local.tags
 }
 

@@ -2,6 +2,9 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
+# Two halves, each behind a toggle: the namespace (the data: storage, admin secret, default role, log
+# exports) lives as long as the environment, in the foundation; the workgroup (the compute, billed per
+# RPU-hour) and its usage limit come and go with a session, attached to the namespace by name.
 locals {
   tags      = merge({ "edp:module" = "serving" }, var.tags)
   name      = "${var.name_prefix}-serving"
@@ -30,6 +33,8 @@ locals {
 
 # -- the namespace's default role: Spectrum reads Gold through the catalog, nothing else --------------
 data "aws_iam_policy_document" "assume" {
+  count = var.create_namespace ? 1 : 0
+
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -45,14 +50,18 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "spectrum" {
+  count = var.create_namespace ? 1 : 0
+
   name                 = "${local.name}-spectrum"
   description          = "Default role of the ${local.name} namespace: read-only Spectrum access to Gold"
-  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  assume_role_policy   = data.aws_iam_policy_document.assume[0].json
   permissions_boundary = var.permissions_boundary_arn
   tags                 = local.tags
 }
 
 data "aws_iam_policy_document" "spectrum" {
+  count = var.create_namespace ? 1 : 0
+
   statement {
     sid       = "ReadGoldObjects"
     actions   = ["s3:GetObject"]
@@ -89,16 +98,30 @@ data "aws_iam_policy_document" "spectrum" {
       values   = ["s3.${local.region}.amazonaws.com"]
     }
   }
+
+  lifecycle {
+    precondition {
+      condition     = var.kms_key_arn != null && var.gold_bucket_arn != null && var.glue_database_name != null
+      error_message = "create_namespace needs kms_key_arn, gold_bucket_arn and glue_database_name."
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "spectrum" {
+  count = var.create_namespace ? 1 : 0
+
   name   = "read-gold"
-  role   = aws_iam_role.spectrum.id
-  policy = data.aws_iam_policy_document.spectrum.json
+  role   = aws_iam_role.spectrum[0].id
+  policy = data.aws_iam_policy_document.spectrum[0].json
 }
 
 # -- storage: the namespace, encrypted, its admin password generated into Secrets Manager --------------
-resource "aws_redshiftserverless_namespace" "this" {
+# It keeps what was loaded into it (tables, users, grants) and the provider has no final snapshot for it,
+# so, like data_lake's data buckets, it carries prevent_destroy unless protect_data is false (throw-away
+# environments). prevent_destroy cannot be set from a variable: the two blocks below differ only in it.
+resource "aws_redshiftserverless_namespace" "protected" {
+  count = var.create_namespace && var.protect_data ? 1 : 0
+
   namespace_name = local.name
   db_name        = var.database_name
   admin_username = var.admin_username
@@ -109,18 +132,55 @@ resource "aws_redshiftserverless_namespace" "this" {
   admin_password_secret_kms_key_id = var.kms_key_arn
   kms_key_id                       = var.kms_key_arn
 
-  default_iam_role_arn = aws_iam_role.spectrum.arn
-  iam_roles            = [aws_iam_role.spectrum.arn]
+  default_iam_role_arn = aws_iam_role.spectrum[0].arn
+  iam_roles            = [aws_iam_role.spectrum[0].arn]
+  log_exports          = var.log_exports
+  tags                 = local.tags
+
+  depends_on = [aws_iam_role_policy.spectrum]
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+resource "aws_redshiftserverless_namespace" "unprotected" {
+  count = var.create_namespace && !var.protect_data ? 1 : 0
+
+  namespace_name = local.name
+  db_name        = var.database_name
+  admin_username = var.admin_username
+
+  manage_admin_password            = true
+  admin_password_secret_kms_key_id = var.kms_key_arn
+  kms_key_id                       = var.kms_key_arn
+
+  default_iam_role_arn = aws_iam_role.spectrum[0].arn
+  iam_roles            = [aws_iam_role.spectrum[0].arn]
   log_exports          = var.log_exports
   tags                 = local.tags
 
   depends_on = [aws_iam_role_policy.spectrum]
 }
 
+locals {
+  # attribute by attribute: the namespace object as a whole is sensitive (it has a password argument)
+  namespace = {
+    namespace_name   = one(concat(aws_redshiftserverless_namespace.protected[*].namespace_name, aws_redshiftserverless_namespace.unprotected[*].namespace_name))
+    namespace_id     = one(concat(aws_redshiftserverless_namespace.protected[*].namespace_id, aws_redshiftserverless_namespace.unprotected[*].namespace_id))
+    arn              = one(concat(aws_redshiftserverless_namespace.protected[*].arn, aws_redshiftserverless_namespace.unprotected[*].arn))
+    admin_secret_arn = one(concat(aws_redshiftserverless_namespace.protected[*].admin_password_secret_arn, aws_redshiftserverless_namespace.unprotected[*].admin_password_secret_arn))
+  }
+  # the workgroup attaches to the namespace created here, or to an existing one by name
+  namespace_name = var.create_namespace ? local.namespace.namespace_name : var.namespace_name
+}
+
 # -- compute: the workgroup, private and routed through the VPC -----------------------------------------
 resource "aws_redshiftserverless_workgroup" "this" {
+  count = var.create_workgroup ? 1 : 0
+
   workgroup_name = local.name
-  namespace_name = aws_redshiftserverless_namespace.this.namespace_name
+  namespace_name = local.namespace_name
 
   base_capacity        = var.base_capacity
   max_capacity         = var.max_capacity
@@ -141,6 +201,10 @@ resource "aws_redshiftserverless_workgroup" "this" {
 
   lifecycle {
     precondition {
+      condition     = local.namespace_name != null && var.subnet_ids != null && var.security_group_ids != null
+      error_message = "create_workgroup needs subnet_ids, security_group_ids and a namespace: create_namespace, or an existing one in namespace_name."
+    }
+    precondition {
       condition     = var.max_capacity == null || try(var.max_capacity >= var.base_capacity, false)
       error_message = "max_capacity must be at least base_capacity."
     }
@@ -153,9 +217,9 @@ resource "aws_redshiftserverless_workgroup" "this" {
 
 # -- cost guard: RPU-hours per period --------------------------------------------------------------------
 resource "aws_redshiftserverless_usage_limit" "compute" {
-  count = var.usage_limit == null ? 0 : 1
+  count = var.create_workgroup && var.usage_limit != null ? 1 : 0
 
-  resource_arn  = aws_redshiftserverless_workgroup.this.arn
+  resource_arn  = aws_redshiftserverless_workgroup.this[0].arn
   usage_type    = "serverless-compute"
   amount        = var.usage_limit.rpu_hours
   period        = var.usage_limit.period

@@ -8,22 +8,53 @@ variable "name_prefix" {
   }
 }
 
-variable "kms_key_arn" {
-  description = "Platform KMS key: encrypts the namespace's data and the admin-password secret; Gold is read through it."
+variable "create_namespace" {
+  description = "Create the namespace and what is tied to it (default role, admin secret, log exports): the data, which the foundation keeps for the environment's life. false: attach the workgroup to the existing `namespace_name`."
+  type        = bool
+  default     = true
+}
+
+variable "create_workgroup" {
+  description = "Create the workgroup and its usage limit: the compute, billed per RPU-hour, which a session creates and drops. false: the namespace only."
+  type        = bool
+  default     = true
+}
+
+variable "namespace_name" {
+  description = "Existing namespace the workgroup attaches to when create_namespace is false (the foundation's `session_inputs.serving.namespace_name`); unused otherwise."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    condition     = var.namespace_name == null ? true : can(regex("^[a-z0-9-]{3,64}$", var.namespace_name))
+    error_message = "namespace_name must be 3-64 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "protect_data" {
+  description = "Put prevent_destroy on the namespace (it keeps what was loaded into it), as data_lake does on the data buckets. Only throw-away environments set false."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "Platform KMS key: encrypts the namespace's data and the admin-password secret; Gold is read through it. Needed with create_namespace."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
   }
 }
 
 variable "gold_bucket_arn" {
-  description = "ARN of the Gold bucket (data_lake's `gold`), read by Redshift Spectrum."
+  description = "ARN of the Gold bucket (data_lake's `gold`), read by Redshift Spectrum. Needed with create_namespace."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.gold_bucket_arn))
+    condition     = var.gold_bucket_arn == null ? true : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.gold_bucket_arn))
     error_message = "gold_bucket_arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>)."
   }
 }
@@ -40,11 +71,12 @@ variable "gold_prefix" {
 }
 
 variable "glue_database_name" {
-  description = "Glue catalog database of the Gold layer (iam_metadata's `gold`), the Spectrum external schema's source."
+  description = "Glue catalog database of the Gold layer (iam_metadata's `gold`), the Spectrum external schema's source. Needed with create_namespace."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z0-9_]{1,255}$", var.glue_database_name))
+    condition     = var.glue_database_name == null ? true : can(regex("^[a-z0-9_]{1,255}$", var.glue_database_name))
     error_message = "glue_database_name must be lowercase letters, digits and underscores."
   }
 }
@@ -94,21 +126,23 @@ variable "max_capacity" {
 }
 
 variable "subnet_ids" {
-  description = "Private subnets of the workgroup's endpoint (network's `private_subnet_ids`)."
+  description = "Private subnets of the workgroup's endpoint (network's `private_subnet_ids`). Needed with create_workgroup."
   type        = list(string)
+  default     = null
 
   validation {
-    condition     = length(var.subnet_ids) >= 2 && length(distinct(var.subnet_ids)) == length(var.subnet_ids)
+    condition     = var.subnet_ids == null ? true : length(var.subnet_ids) >= 2 && length(distinct(var.subnet_ids)) == length(var.subnet_ids)
     error_message = "subnet_ids must list at least two different subnets."
   }
 }
 
 variable "security_group_ids" {
-  description = "Security groups of the workgroup's endpoint."
+  description = "Security groups of the workgroup's endpoint. Needed with create_workgroup."
   type        = list(string)
+  default     = null
 
   validation {
-    condition     = length(var.security_group_ids) >= 1
+    condition     = var.security_group_ids == null ? true : length(var.security_group_ids) >= 1
     error_message = "security_group_ids must name at least one security group."
   }
 }
@@ -162,7 +196,7 @@ variable "tags" {
 }
 
 variable "permissions_boundary_arn" {
-  description = "Permissions boundary for the roles this module creates (iam_metadata's session_boundary_arn: the session runner may create roles only under it); null sets none."
+  description = "Permissions boundary for the role this module creates with the namespace (e.g. iam_metadata's session_boundary_arn, when a role-restricted runner applies it); null sets none."
   type        = string
   default     = null
 }

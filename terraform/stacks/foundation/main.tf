@@ -305,3 +305,17 @@ module "monitoring" {
   kms_key_arn       = module.iam_metadata.kms_key_arn
   tags              = local.tags
 }
+
+# The serving layer's data: the Redshift Serverless namespace (with its default role, admin secret and log
+# exports) lives as long as the environment; a serving session creates and drops only the workgroup on it.
+module "serving_namespace" {
+  source = "../../modules/serving"
+
+  name_prefix        = local.name_prefix
+  create_workgroup   = false
+  protect_data       = var.foundation.protect_data # prevent_destroy, as on the data buckets
+  kms_key_arn        = module.iam_metadata.kms_key_arn
+  gold_bucket_arn    = module.data_lake.bucket_arns["gold"]
+  glue_database_name = module.iam_metadata.glue_database_names["gold"]
+  tags               = local.tags
+}

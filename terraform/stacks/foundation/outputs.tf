@@ -56,6 +56,12 @@ output "session_inputs" {
     glue_job_name            = module.processing.glue_job_name
     default_glue_workers     = var.foundation.glue_workers
     permissions_boundary_arn = module.iam_metadata.session_boundary_arn
+    # the namespace a serving session attaches its workgroup to, and what the session publishes of it
+    serving = {
+      namespace_name   = module.serving_namespace.namespace_name
+      database_name    = module.serving_namespace.database_name
+      admin_secret_arn = module.serving_namespace.admin_secret_arn
+    }
   }
 }
 

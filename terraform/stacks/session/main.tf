@@ -43,19 +43,19 @@ module "ingestion" {
   tags                     = local.tags
 }
 
+# the workgroup only: the namespace (the data) is the foundation's and outlives every session, so turning
+# serving off deletes compute and nothing the data-loss guard has to refuse
 module "serving" {
   source = "../../modules/serving"
   count  = local.enable_serving ? 1 : 0
 
-  name_prefix              = local.f.name_prefix
-  kms_key_arn              = local.f.kms_key_arn
-  gold_bucket_arn          = local.f.bucket_arns["gold"]
-  glue_database_name       = local.f.glue_database_names["gold"]
-  base_capacity            = local.redshift_base_capacity
-  subnet_ids               = local.f.private_subnet_ids
-  security_group_ids       = [local.f.security_group_ids["rds"]]
-  permissions_boundary_arn = local.f.permissions_boundary_arn
-  tags                     = local.tags
+  name_prefix        = local.f.name_prefix
+  create_namespace   = false
+  namespace_name     = local.f.serving.namespace_name
+  base_capacity      = local.redshift_base_capacity
+  subnet_ids         = local.f.private_subnet_ids
+  security_group_ids = [local.f.security_group_ids["rds"]]
+  tags               = local.tags
 }
 
 locals {
@@ -72,8 +72,8 @@ locals {
     workgroup_name   = module.serving[0].workgroup_name
     endpoint_address = module.serving[0].endpoint_address
     endpoint_port    = module.serving[0].endpoint_port
-    database_name    = module.serving[0].database_name
-    admin_secret_arn = module.serving[0].admin_secret_arn
+    database_name    = local.f.serving.database_name # the namespace's, from the foundation
+    admin_secret_arn = local.f.serving.admin_secret_arn
   } : null
   session = length(local.modes) == 0 ? null : {
     modes      = local.modes

@@ -1,6 +1,7 @@
-# Runnable example: the serving layer (Redshift Serverless over Gold) against the local AWS emulator.
-# The emulator creates the key, Gold bucket, catalog database and network; moto has no Redshift
-# Serverless, so the namespace and workgroup are planned here, applied only on AWS.
+# Runnable example: the serving layer (Redshift Serverless over Gold) in its two halves, as the stacks
+# use it: the namespace (the data, the foundation's) and a workgroup attached to it by name (the compute,
+# a session's). The emulator creates the key, Gold bucket, catalog database and network, and stands in
+# for Redshift Serverless (edp_dev.emulator.redshift_serverless).
 terraform {
   required_version = ">= 1.5"
 
@@ -16,6 +17,12 @@ variable "base_capacity" {
   description = "Base RPUs of the workgroup."
   type        = number
   default     = 16
+}
+
+variable "protect_data" {
+  description = "prevent_destroy on the namespace; false here so the example can be destroyed again."
+  type        = bool
+  default     = false
 }
 
 provider "aws" {
@@ -62,14 +69,26 @@ resource "aws_security_group" "redshift" {
   vpc_id      = aws_vpc.this.id
 }
 
-module "serving" {
+# the foundation's half: the namespace and its default role
+module "namespace" {
   source = "../.."
 
   name_prefix        = "edp-example"
+  create_workgroup   = false
+  protect_data       = var.protect_data
   kms_key_arn        = aws_kms_key.platform.arn
   gold_bucket_arn    = aws_s3_bucket.gold.arn
   gold_prefix        = "marts/"
   glue_database_name = aws_glue_catalog_database.gold.name
+}
+
+# a session's half: the workgroup on the existing namespace, by name
+module "workgroup" {
+  source = "../.."
+
+  name_prefix        = "edp-example"
+  create_namespace   = false
+  namespace_name     = module.namespace.namespace_name
   base_capacity      = var.base_capacity
   max_capacity       = 64
   subnet_ids         = [for s in aws_subnet.private : s.id]
@@ -78,27 +97,35 @@ module "serving" {
 }
 
 output "namespace_name" {
-  value = module.serving.namespace_name
+  value = module.namespace.namespace_name
+}
+
+output "workgroup_namespace_name" {
+  value = module.workgroup.namespace_name
 }
 
 output "workgroup_name" {
-  value = module.serving.workgroup_name
+  value = module.workgroup.workgroup_name
 }
 
 output "endpoint_address" {
-  value = module.serving.endpoint_address
+  value = module.workgroup.endpoint_address
 }
 
 output "endpoint_port" {
-  value = module.serving.endpoint_port
+  value = module.workgroup.endpoint_port
+}
+
+output "database_name" {
+  value = module.namespace.database_name
 }
 
 output "admin_secret_arn" {
-  value = module.serving.admin_secret_arn
+  value = module.namespace.admin_secret_arn
 }
 
 output "role_arn" {
-  value = module.serving.role_arn
+  value = module.namespace.role_arn
 }
 
 output "kms_key_arn" {
