@@ -62,7 +62,7 @@ def end_to_end(customers: int, changes: int) -> dict:
                 source_db.simulate(conn, inserts=changes // 2, updates=changes * 35 // 100, deletes=changes * 15 // 100,
                                    rng_seed=1)
             started = time.monotonic()
-            code = run_dag("edp_pipeline", {"target": "local"}, log_file=paths.root / f"{label}.log")
+            code = run_dag("edp_pipeline", {}, log_file=paths.root / f"{label}.log")
             if code != 0:
                 raise SystemExit(f"{label} failed; see {paths.root / (label + '.log')}")
             runs[label] = round(time.monotonic() - started, 2)

@@ -37,31 +37,52 @@ def test_definition_passes_asl_validator():
 
 def test_asl_validator_rejects_a_broken_definition(tmp_path):
     broken = committed()
-    broken["States"]["crawl_silver"]["Next"] = "no_such_state"
+    broken["States"]["check_inputs"]["Default"] = "no_such_state"
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
     assert validate(path).returncode != 0
 
 
 def test_optimised_integrations_retries_and_catch(spec):
-    states = asl.render_asl(spec)["States"]
+    from tests.test_equivalence import all_states
+
+    definition = asl.render_asl(spec)
+    states = all_states(definition["States"])
     glue = states["bronze_to_silver"]
     assert glue["Type"] == "Map" and glue["ItemsPath"] == "$.tables"
     inner = glue["ItemProcessor"]["States"]["bronze_to_silver:table"]
     assert inner["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
-    assert states["dbt_build"]["Resource"] == "arn:aws:states:::ecs:runTask.sync"
-    assert states["dbt_build"]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"][:2] == ["dbt", "build"]
-    # crawler and DMS have no .sync integration: Wait -> poll -> Choice loops
+    assert inner["Parameters"]["JobName"] == "${name_prefix}-bronze-to-silver"
+    dbt = states["dbt_build:run"]
+    assert dbt["Resource"] == "arn:aws:states:::ecs:runTask.sync"
+    assert dbt["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"][:2] == ["dbt", "build"]
+    refresh = states["dbt_build:full_refresh"]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"]
+    assert refresh[-1] == "--full-refresh"  # the run input full_refresh reaches dbt
+    # crawler and DMS have no .sync integration: Wait -> count -> poll -> Choice loops that end at the timeout
     for task_id in ("crawl_silver", "cdc_ingest"):
         assert states[f"{task_id}:wait"]["Type"] == "Wait"
         assert states[f"{task_id}:check"]["Type"] == "Choice"
         assert states[f"{task_id}:check"]["Default"] == f"{task_id}:wait"
+        limit = states[f"{task_id}:wait_limit"]["Choices"][0]
+        assert limit["NumericGreaterThan"] == spec.task(task_id).timeout_minutes * 60 // asl.POLL_SECONDS
+        assert states[f"{task_id}:timed_out"]["Type"] == "Fail"
     for name, state in states.items():
-        if state["Type"] == "Task":
+        if state["Type"] == "Task" and asl.task_of(name):
             (rule,) = state["Retry"]
             assert rule["JitterStrategy"] == "FULL" and rule["BackoffRate"] > 1, name
-            assert state["Catch"][0]["Next"] == asl.FAILED, name
-    assert inner["Retry"][0]["MaxAttempts"] == spec.task("bronze_to_silver").retries
+            assert rule["IntervalSeconds"] == spec.pipeline.retry_delay_seconds, name
+            assert rule["MaxAttempts"] == spec.task(asl.task_of(name)).retries, name
+            if "Catch" in state:
+                assert state["Catch"][0]["Next"] in states and states[state["Catch"][0]["Next"]]["Type"] == "Fail"
+    assert definition["StartAt"] == asl.CHECK_INPUTS  # refresh_source (Airflow's) stops here, saying why
+    assert states["quality_gate:broken"]["Type"] == "Fail"
+
+
+def test_the_schedule_and_run_inputs_come_from_the_task_list(spec):
+    assert asl.resources(spec)["schedule"] == "cron(0 2 * * ? *)"
+    assert asl.default_input(spec) == {
+        "tables": [{"table": s.name, "primary_key": ",".join(s.primary_key)} for s in spec.sources],
+        "full_refresh": False, "refresh_source": False}
 
 
 def test_every_placeholder_is_declared(spec):
@@ -70,17 +91,6 @@ def test_every_placeholder_is_declared(spec):
 
     used = set(re.findall(r"\$\{([a-z0-9_]+)\}", text))
     assert used and used <= set(asl.PLACEHOLDERS)
-
-
-def test_renderer_refuses_a_fan_out(tmp_path, spec):
-    text = (REPO_ROOT / "dags" / "pipeline.yaml").read_text().replace(
-        "upstream: [crawl_silver]", "upstream: [bronze_to_silver]")
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(text)
-    from edp.spec import load_spec
-
-    with pytest.raises(ValueError, match="linear chain"):
-        asl.render_asl(load_spec(path))
 
 
 def test_cli_check_detects_a_stale_definition(tmp_path):

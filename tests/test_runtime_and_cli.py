@@ -23,13 +23,13 @@ def test_run_context_defaults_and_order(spec):
     ("params", "message"),
     [
         ({"tables": ["orders", "invoices"]}, "unknown table(s) invoices"),
-        ({"target": "mars"}, "target='mars' is not available"),
+        ({"target": "local"}, "unknown param(s) target; known: tables"),  # the deployment's, not a run's
         ({"full_refresh": "yes"}, "full_refresh must be true or false"),
         ({"tables": "orders"}, "tables must be a list"),
         ({"tables": None}, "tables must be a list"),
         ({"tables": []}, "param tables is empty; name at least one table (leave it out to run all: customers,"),
-        ({"tabels": ["orders"]}, "unknown param(s) tabels; known: target, tables, full_refresh, refresh_source"),
-        ({"target": "local", "fullrefresh": True, "dry_run": True}, "unknown param(s) dry_run, fullrefresh;"),
+        ({"tabels": ["orders"]}, "unknown param(s) tabels; known: tables, full_refresh, refresh_source"),
+        ({"fullrefresh": True, "dry_run": True}, "unknown param(s) dry_run, fullrefresh;"),
     ],
 )
 def test_bad_params_are_named(spec, params, message):
@@ -41,9 +41,8 @@ def test_bad_params_are_named(spec, params, message):
 def test_the_trigger_forms_params_are_the_ones_a_run_accepts(spec):
     """One definition feeds both: every Param of the form, at its default, passes run_context."""
     from edp.dag_factory import params_schema
-    from edp.runtime import available_targets
 
-    form = params_schema(spec, "local", available_targets())
+    form = params_schema(spec)
     run = run_context(spec, "r", {name: param.resolve() for name, param in form.items()})
     assert run.tables == spec.table_names and run.target == "local"
 
@@ -52,6 +51,8 @@ def test_unknown_target_setting(monkeypatch):
     monkeypatch.setenv("EDP_TARGET", "moon")
     with pytest.raises(ConfigError, match="unknown target 'moon'"):
         resolve_target()
+    monkeypatch.setenv("AIRFLOW_VAR_EDP_TARGET", "aws")  # an Airflow Variable, through the environment, wins
+    assert resolve_target() == "aws"
 
 
 def test_simulator_rejects_bad_batches():
@@ -92,7 +93,7 @@ def test_a_subset_run_on_a_lake_without_the_other_tables_stops_at_once_and_says_
     from edp.spec import default_spec_path
 
     monkeypatch.setenv("EDP_HOME", str(tmp_path))
-    params = {"target": "local", "tables": ["orders"]}
+    params = {"tables": ["orders"]}
     with caplog.at_level("ERROR", logger="edp.runtime"), \
             pytest.raises(PermanentError, match=r"customers, products, order_items are not there yet: run every"):
         execute(str(default_spec_path()), "cdc_ingest", "manual__1", params)

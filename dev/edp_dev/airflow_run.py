@@ -121,16 +121,18 @@ def ensure_metadata_db() -> None:
     marker.write_text("ok\n")
 
 
-def run_dag(dag_id: str, conf: dict, log_file: Path | None = None) -> int:
-    """Run one DagRun to completion in a child process; returns its exit code (0 = success)."""
+def run_dag(dag_id: str, conf: dict, log_file: Path | None = None, target: str = "local") -> int:
+    """Run one DagRun to completion in a child process, the DAG rendered for `target` (the deployment's
+    setting, as EDP_TARGET is on MWAA); returns its exit code (0 = success)."""
     ensure_metadata_db()
     argv = [sys.executable, "-m", "edp_dev.airflow_run", dag_id, json.dumps(conf)]
+    env = {**airflow_env(), "EDP_TARGET": target}
     if log_file is None:
-        return subprocess.run(argv, env=airflow_env()).returncode
+        return subprocess.run(argv, env=env).returncode
     out = open_private_append(log_file)  # 0600 in a 0700 folder, like every log of the state folder
     try:
         os.ftruncate(out, 0)
-        return subprocess.run(argv, env=airflow_env(), stdout=out, stderr=subprocess.STDOUT).returncode
+        return subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
     finally:
         os.close(out)
 

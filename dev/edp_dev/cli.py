@@ -76,18 +76,23 @@ def cmd_simulate(args) -> int:
 
 
 def _run_pipeline(tables: list[str] | None, full_refresh: bool, label: str) -> int:
+    from edp.runtime import run_context
     from edp_dev.airflow_run import run_dag
 
     spec = load_spec()
-    conf = {"target": "local", "tables": tables or list(spec.table_names), "full_refresh": full_refresh}
+    conf = {"tables": tables or list(spec.table_names), "full_refresh": full_refresh}
+    run_context(spec, "cli", conf)  # bad params are named here, before Airflow starts (exit 2)
     log_file = local_paths().root / "logs" / f"{label}-{time.strftime('%Y%m%dT%H%M%S')}.log"
     say(f"running {spec.pipeline.id} through Airflow (dag.test) with {json.dumps(conf)}; log: {log_file}")
     started = time.monotonic()
-    with _progress(log_file):
+    progress = _progress(log_file)
+    with progress:
         code = run_dag(spec.pipeline.id, conf, log_file=log_file)
     say(f"pipeline {'succeeded' if code == 0 else 'FAILED'} in {time.monotonic() - started:.1f}s")
     if code != 0:
-        say(f"see {log_file} for the failing task's log")
+        for failure in progress.failures or ["no task reported why; the run itself failed"]:
+            say(f"  failed: {failure}")
+        say(f"the whole log: {log_file}")
     return code
 
 
@@ -96,6 +101,7 @@ class _progress:
 
     def __init__(self, log_file: Path):
         self.log_file = log_file
+        self.failures: list[str] = []  # "<task>: <error>", one per failed attempt, as the runtime logs them
 
     def __enter__(self):
         import threading
@@ -116,13 +122,21 @@ class _progress:
                 with open(self.log_file, errors="replace") as fh:
                     fh.seek(position)
                     for line in fh:
-                        if "edp: " in line and (" finished: " in line or " on target " in line):
-                            say("  " + line.split("edp: ", 1)[1].split(" [edp.runtime]")[0].strip())
-                        elif "Task failed with exception" in line:
-                            say("  a task failed; Airflow retries it (details in the log)")
+                        self._echo(line)
                     position = fh.tell()
             if stopping:
                 return
+
+
+    def _echo(self, line: str) -> None:
+        if "edp: " not in line:
+            return
+        message = line.split("edp: ", 1)[1].split(" [edp.runtime]")[0].strip()
+        if " failed: " in message:
+            self.failures.append(message.replace(" failed: ", ": ", 1))
+            say(f"  {message}")
+        elif " finished: " in message or " on target " in message:
+            say(f"  {message}")
 
 
 def cmd_run(args) -> int:

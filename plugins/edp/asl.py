@@ -277,29 +277,33 @@ def task_of(state_name: str) -> str | None:
 
 def task_order(definition: dict[str, Any]) -> tuple[set[str], set[tuple[str, str]]]:
     """The tasks of a definition and every (a, b) where a finishes before b starts, whichever way it runs."""
-    return _scope_order(definition["States"])
+    return _scope_order(definition["States"], definition["StartAt"])
 
 
-def _scope_order(states: dict[str, Any]) -> tuple[set[str], set[tuple[str, str]]]:
-    """Orderings in one States object: a state reachable from another runs after it; a Parallel state's
-    branches run after what precedes it and before what follows it, and not in order among themselves."""
+def _scope_order(states: dict[str, Any], start: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """Orderings in one States object, among the states a run can reach: a state reachable from another runs
+    after it; a Parallel state's branches run after what precedes it and before what follows it, and not in
+    order among themselves."""
     contents: dict[str, set[str]] = {}
     pairs: set[tuple[str, str]] = set()
+    successors = {name: {t for t in _targets(state) if states.get(t, {}).get("Type") not in ("Fail", None)}
+                  for name, state in states.items()}
+    live = {start} | _reachable(start, successors)
     for name, state in states.items():
+        if name not in live:
+            continue
         if state.get("Type") == "Parallel":
             inner_tasks: set[str] = set()
             for branch in state["Branches"]:
-                tasks, inner = _scope_order(branch["States"])
+                tasks, inner = _scope_order(branch["States"], branch["StartAt"])
                 inner_tasks |= tasks
                 pairs |= inner
             contents[name] = inner_tasks
         else:
             task = task_of(name)
             contents[name] = {task} if task else set()
-    successors = {name: {t for t in _targets(state) if states.get(t, {}).get("Type") not in ("Fail", None)}
-                  for name, state in states.items()}
-    for name in states:
-        for later in _reachable(name, successors):
+    for name in contents:
+        for later in _reachable(name, successors) & set(contents):
             pairs |= {(a, b) for a in contents[name] for b in contents[later] if a != b}
     return set().union(*contents.values()), pairs
 

@@ -13,6 +13,7 @@ emulator, airflow).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -45,8 +46,35 @@ def cmd_sfn(args) -> int:
     return 0
 
 
+def cmd_dag(args) -> int:
+    """The DAG Airflow builds from a task list for the current target (EDP_TARGET), as JSON: every task with
+    its upstream ids, whether it is mapped, its operator class and whether it defers."""
+    from edp.dag_factory import build_dag, describe_dag
+
+    dag = build_dag(load_spec(args.spec), target=args.target)
+    described = describe_dag(dag)
+    if args.json:
+        print(json.dumps(described, indent=1))
+    else:
+        for task in described["tasks"]:
+            flags = " ".join(f for f, on in (("mapped", task["mapped"]), ("deferrable", task["deferrable"])) if on)
+            say(f"{task['task_id']:<24} {task['operator']:<28} <- {', '.join(task['upstream']) or '-'} {flags}")
+    return 0
+
+
 def cmd_spec(args) -> int:
+    """Load and validate a task list: its structure, every task's kind and arguments, the files tasks need,
+    and whether Step Functions can run its graph exactly (a warning names the orderings it would add)."""
+    from edp import asl
+    from edp.kinds import KINDS
+
     spec = load_spec(args.path)
+    problems = [f"{spec.path}: task {t.id!r}: {p}" for t in spec.tasks if (p := KINDS[t.kind].check_files(t))]
+    if problems:
+        raise SpecError("\n".join(problems))
+    added = asl.render(spec).added
+    if added:
+        say("warning: " + asl.added_message(spec, added))
     say(f"{spec.path}: {len(spec.tasks)} tasks, {len(spec.sources)} source tables, schedule {spec.pipeline.schedule}")
     return 0
 
@@ -141,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bucket", help="deploy: the MWAA bucket (default: the foundation's published mwaa output)")
     p.add_argument("--name", help="deploy: the MWAA environment (default: the foundation's published mwaa output)")
     p.set_defaults(func=cmd_mwaa)
+
+    p = sub.add_parser("dag", help="the Airflow DAG a task list renders to, for the current target")
+    p.add_argument("action", choices=("show",))
+    p.add_argument("--spec", help="task list file (default dags/pipeline.yaml)")
+    p.add_argument("--target", choices=("local", "aws"), help="default: EDP_TARGET, else local")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_dag)
 
     p = sub.add_parser("spec", help="the pipeline task list")
     p.add_argument("action", choices=("validate",))

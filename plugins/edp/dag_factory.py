@@ -101,9 +101,14 @@ def build_dag(spec: Spec, doc_md: str | None = None, target: str | None = None):
     return dag
 
 
+def glue_arguments_of(item: dict) -> dict[str, str]:
+    """What a mapped Glue job run takes from one of `check_params`' items."""
+    return item["glue_arguments"]
+
+
 def _check_params(spec: Spec):
-    """The run's first task: bad params stop the run here, before any work, and the selected tables (with their
-    keys, and as the Glue job's arguments) are handed to the mapped tasks."""
+    """The run's first task: bad params stop the run here, before any work, and the selected tables (each with
+    its key and the Glue job's arguments) are handed to the mapped tasks."""
     from airflow.sdk import task as task_decorator
 
     spec_path = str(spec.path)
@@ -121,11 +126,13 @@ def _check_params(spec: Spec):
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(str(exc)) from exc
-        keys = {t: ",".join(run.spec.source(t).primary_key) for t in run.tables}
-        return {"tables": list(run.tables),
-                "glue_arguments": [calls.glue_arguments(t, keys[t]) for t in run.tables]}
+        items = []
+        for table in run.tables:
+            key = ",".join(run.spec.source(table).primary_key)
+            items.append({"table": table, "primary_key": key, "glue_arguments": calls.glue_arguments(table, key)})
+        return items
 
-    return task_decorator(task_id=CHECK_PARAMS, retries=0, multiple_outputs=True,
+    return task_decorator(task_id=CHECK_PARAMS, retries=0,
                           execution_timeout=timedelta(minutes=2),
                           doc_md="Refuses bad params before any work; hands the run's tables to mapped tasks.")(
         check_params)()
@@ -144,7 +151,7 @@ def _local_task(spec: Spec, task: Task, checked):
     spec_path = str(spec.path)
     others = tuple(t.id for t in spec.tasks if t.id != task.id)
 
-    def run(table: str | None = None):
+    def run(item: dict | None = None):
         from airflow.sdk import get_current_context
 
         from edp.runtime import execute
@@ -153,6 +160,7 @@ def _local_task(spec: Spec, task: Task, checked):
         ti, params = context["ti"], dict(context["params"])
         upstream = {tid: ti.xcom_pull(task_ids=tid, key="metrics") for tid in others} if task.kind == "artifacts" else None
         try:
+            table = item["table"] if item else None
             metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table, target="local")
         except PermanentError as exc:  # retrying cannot fix it (a setting, an undecodable change): fail now
             from airflow.sdk.exceptions import AirflowFailException
@@ -164,7 +172,7 @@ def _local_task(spec: Spec, task: Task, checked):
     run.__name__ = task.id
     tf = decorate(run)
     if task.map_over == "tables":
-        return tf.expand(table=checked["tables"])
+        return tf.expand(item=checked)
     return tf()
 
 
@@ -206,3 +214,18 @@ def dag_edges(dag) -> set[tuple[str, str]]:
     (session setup/teardown tasks are Airflow's way of running a task inside a session, not pipeline work)."""
     work = {t.task_id for t in dag.tasks if not (t.is_setup or t.is_teardown) and t.task_id != CHECK_PARAMS}
     return {(t.task_id, d) for t in dag.tasks if t.task_id in work for d in t.downstream_task_ids if d in work}
+
+
+def describe_dag(dag) -> dict[str, Any]:
+    """What `edp dag show` prints: each task's upstream ids, mapped-ness, operator class and deferral."""
+    tasks = []
+    for op in dag.tasks:
+        mapped = hasattr(op, "partial_kwargs")
+        deferrable = (op.partial_kwargs.get("deferrable") if mapped else getattr(op, "deferrable", False))
+        operator = op.operator_class.__name__ if mapped and hasattr(op.operator_class, "__name__") else (
+            op.operator_class["task_type"] if mapped else type(op).__name__)
+        tasks.append({"task_id": op.task_id, "upstream": sorted(op.upstream_task_ids), "mapped": mapped,
+                      "operator": operator, "deferrable": bool(deferrable),
+                      "setup": op.is_setup, "teardown": op.is_teardown})
+    return {"dag_id": dag.dag_id, "target": next((t.split(":", 1)[1] for t in dag.tags if t.startswith("target:")), ""),
+            "tasks": tasks}

@@ -32,11 +32,11 @@ def test_seed_run_change_run_then_every_layer_matches_the_source(pipeline_home):
     try:
         source_db.seed(conn, source_db.SeedSize(customers=120, products=30, orders=360), rng_seed=21)
         log1 = paths.root / "logs" / "run1.log"
-        assert run_dag("edp_pipeline", {"target": "local"}, log_file=log1) == 0, log1.read_text()[-5000:]
+        assert run_dag("edp_pipeline", {}, log_file=log1) == 0, log1.read_text()[-5000:]
         batch = source_db.simulate(conn, inserts=40, updates=30, deletes=12, rng_seed=22)
         assert batch.inserts and batch.updates and batch.deletes
         log2 = paths.root / "logs" / "run2.log"
-        assert run_dag("edp_pipeline", {"target": "local"}, log_file=log2) == 0, log2.read_text()[-5000:]
+        assert run_dag("edp_pipeline", {}, log_file=log2) == 0, log2.read_text()[-5000:]
         assert "'mode': 'merge'" in log2.read_text(), "the second run must merge incrementally"
 
         spec = load_spec()

@@ -67,9 +67,9 @@ def bucket_names(emulator) -> set[str]:
     return {b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]}
 
 
-def session_run(paths, conf: dict, name: str, dag_id: str = "edp_session") -> tuple[int, str]:
+def session_run(paths, conf: dict, name: str, dag_id: str = "edp_session", target: str = "local") -> tuple[int, str]:
     log = paths.root / "logs" / f"{name}.log"
-    code = run_dag(dag_id, conf, log_file=log)
+    code = run_dag(dag_id, conf, log_file=log, target=target)
     return code, log.read_text()
 
 

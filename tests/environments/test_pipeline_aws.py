@@ -19,7 +19,7 @@ def test_pipeline_runs_on_the_aws_target(platform, spec):
     paths, emulator, _ = platform
     with aws_target(emulator) as foundation:
         emulator.record(True)
-        code, log = session_run(paths, {"target": "aws", "refresh_source": True}, "pipeline-aws", "edp_pipeline")
+        code, log = session_run(paths, {"refresh_source": True}, "pipeline-aws", "edp_pipeline", target="aws")
         emulator.record(False)
     assert code == 0, log[-8000:]
     calls = emulator.recorded_calls(user_agent="Botocore")  # the tasks' calls, not the session's Terraform
@@ -56,7 +56,8 @@ def test_a_failed_task_alerts_the_alarm_topic(platform):
     with aws_target(emulator) as foundation:
         sns.subscribe(TopicArn=foundation["alarm_topic_arn"], Protocol="sqs", Endpoint=queue_arn)
         # no ingestion session is on and the run does not turn one on: cdc_ingest cannot start
-        code, log = session_run(paths, {"target": "aws", "refresh_source": False}, "pipeline-aws-fail", "edp_pipeline")
+        code, log = session_run(paths, {"refresh_source": False}, "pipeline-aws-fail", "edp_pipeline",
+                                target="aws")
     assert code != 0
     assert "no ingestion session is on" in log
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])

@@ -62,17 +62,19 @@ def ingestion_down(run: RunContext) -> dict:
     return {"slot": dms.slot, "slot_dropped": dms.drop_slot()}
 
 
-def glue_job(task: Task, run: RunContext, table: str) -> dict:
+def glue_job(task: Task, run: RunContext, table: str | None = None) -> dict:
+    """The task's script under local PySpark, with the arguments the Glue job has on AWS: the lake paths and
+    schema (the job's defaults there), the task's own `arguments`, and for a mapped task the table and key."""
     paths = local_paths()
-    source = run.spec.source(table)
     arguments = {
         "JOB_NAME": f"{run.spec.pipeline.id}_{task.id}",
         "bronze_path": paths.bronze.as_uri(),
         "silver_path": paths.silver.as_uri(),
         "schema": run.spec.source_schema,
-        "table": table,
-        "primary_key": ",".join(source.primary_key),
     }
+    arguments.update(item.split("=", 1) for item in task.args.get("arguments", ()))
+    if table is not None:
+        arguments.update(table=table, primary_key=",".join(run.spec.source(table).primary_key))
     return glue.run_script(task.args["script"], arguments)
 
 

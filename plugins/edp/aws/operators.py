@@ -36,6 +36,7 @@ class CdcIngestOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("max_latency_seconds",)
     ui_color = "#ff9900"
+    deferrable = True  # every wait is a deferral
 
     def __init__(self, *, max_latency_seconds: int = calls.DEFAULT_MAX_LATENCY_SECONDS, aws_conn_id: str | None = None,
                  **kwargs):
@@ -111,6 +112,7 @@ class AthenaCheckOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("checks",)
     ui_color = "#8c4fff"
+    deferrable = True  # the query is waited on by the provider's AthenaTrigger
 
     def __init__(self, *, checks: list[str], aws_conn_id: str | None = None, **kwargs):
         super().__init__(**kwargs)

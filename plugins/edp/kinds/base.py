@@ -100,6 +100,11 @@ class Kind:
         """A problem of the task within its list (beyond its arguments), or None."""
         return None
 
+    def check_files(self, task: Task) -> str | None:
+        """A file the task needs that is missing (checked by `edp spec validate`, not at DAG parse, which reads
+        nothing but the task list), or None."""
+        return None
+
     def resources(self, task: Task, spec: Spec) -> dict[str, Any] | None:
         """What Terraform creates for this task (written to the resources file), or None."""
         return None
@@ -162,4 +167,6 @@ class DagContext:
 
     def tables_of(self, task: Task) -> Any:
         """What a mapped task expands over: the Glue job arguments of each table the run selected."""
-        return self.check["glue_arguments"]
+        from edp.dag_factory import glue_arguments_of
+
+        return self.check.map(glue_arguments_of)

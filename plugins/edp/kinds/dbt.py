@@ -46,10 +46,8 @@ class Dbt(Kind):
             ctx.step(task, "run"): entry, refresh: refreshed}
 
     def aws_operator(self, task: Task, ctx: DagContext) -> Any:
-        command = calls.dbt_command(task)
-        if calls.dbt_command(task, full_refresh=True) != command:
-            command = [*command, "{{ '--full-refresh' if params.full_refresh else '' }}"]
-        return ecs.operator(task, ctx, command)
+        # the command line as the run asks (a full refresh adds --full-refresh where dbt takes it)
+        return ecs.operator(task, ctx, ctx.name(f"dbt_command('{task.id}', params.full_refresh)"))
 
 
 KIND = Dbt()

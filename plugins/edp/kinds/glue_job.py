@@ -40,6 +40,12 @@ class GlueJob(Kind):
             raise ValueError(f"argument 'arguments' items must be name=value, got {', '.join(map(repr, bad))}")
         return args
 
+    def check_files(self, task: Task) -> str | None:
+        from edp.settings import glue_scripts_dir
+
+        script = glue_scripts_dir() / task.args["script"]
+        return None if script.is_file() else f"argument 'script': {script} does not exist"
+
     def resources(self, task: Task, spec: Spec) -> dict[str, Any]:
         return {"glue_jobs": {task.id: {"name_suffix": resource_name("", task.id)[1:], "script": task.args["script"],
                                         "workers": task.args["workers"], "mapped": task.map_over is not None}}}
