@@ -113,7 +113,7 @@ def _check_params(spec: Spec):
 
     spec_path = str(spec.path)
 
-    def check_params() -> dict[str, Any]:
+    def check_params() -> list[dict[str, Any]]:
         from airflow.sdk import get_current_context
 
         from edp.aws import calls
