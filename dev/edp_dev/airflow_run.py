@@ -121,12 +121,14 @@ def ensure_metadata_db() -> None:
     marker.write_text("ok\n")
 
 
-def run_dag(dag_id: str, conf: dict, log_file: Path | None = None, target: str = "local") -> int:
+def run_dag(dag_id: str, conf: dict, log_file: Path | None = None, target: str = "local",
+            task_list: Path | None = None) -> int:
     """Run one DagRun to completion in a child process, the DAG rendered for `target` (the deployment's
-    setting, as EDP_TARGET is on MWAA); returns its exit code (0 = success)."""
+    setting, as EDP_TARGET is on MWAA) from `task_list` (default dags/pipeline.yaml); returns its exit code
+    (0 = success)."""
     ensure_metadata_db()
     argv = [sys.executable, "-m", "edp_dev.airflow_run", dag_id, json.dumps(conf)]
-    env = {**airflow_env(), "EDP_TARGET": target}
+    env = {**airflow_env(), "EDP_TARGET": target, **({"EDP_TASK_LIST": str(task_list)} if task_list else {})}
     if log_file is None:
         return subprocess.run(argv, env=env).returncode
     out = open_private_append(log_file)  # 0600 in a 0700 folder, like every log of the state folder

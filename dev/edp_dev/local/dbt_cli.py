@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from edp.settings import dbt_project_dir, local_paths
+from edp.settings import PermanentError, dbt_project_dir, local_paths
 from edp_dev.local.catalog import CATALOG_FILE
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,11 @@ STEPS_DIR = "steps"
 
 class DbtError(RuntimeError):
     """dbt exited non-zero; the message carries the failing nodes and the end of its output."""
+
+
+class DbtTestsFailed(DbtError, PermanentError):
+    """Data tests failed and nothing errored: the data is wrong, and running dbt again cannot change that, so
+    the task fails at once instead of retrying."""
 
 
 def dbt_executable() -> str:
@@ -67,8 +72,19 @@ def run_dbt(*args: str) -> str:
         log.info("dbt | %s", line)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        failed = _failed_nodes(paths.dbt_target / "run_results.json")
+        if failed and all(status == "fail" for status in failed.values()):
+            raise DbtTestsFailed(f"`dbt {' '.join(args)}`: data test(s) failed: {', '.join(sorted(failed))}\n{tail}")
         raise DbtError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
     return proc.stdout
+
+
+def _failed_nodes(results_file: Path) -> dict[str, str]:
+    """Nodes of the last dbt invocation that did not pass, with their status (fail: a data test; error: SQL)."""
+    if not results_file.is_file():
+        return {}
+    results = json.loads(results_file.read_text()).get("results", [])
+    return {r["unique_id"]: r["status"] for r in results if r.get("status") in ("fail", "error")}
 
 
 def command_line(command: str = "build", select: str = "", full_refresh: bool = False) -> list[str]:

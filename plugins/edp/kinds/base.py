@@ -59,7 +59,8 @@ class Arg:
             parts.append("one of " + ", ".join(f"`{c}`" for c in self.choices))
         if self.minimum is not None:
             parts.append(f"{self.minimum}–{self.maximum}")
-        default = "required" if self.default is REQUIRED else f"default `{self.default}`"
+        shown = list(self.default) if isinstance(self.default, tuple) else self.default
+        default = "required" if self.default is REQUIRED else f"default `{shown}`"
         return f"`{self.name}` ({'; '.join(parts)}; {default}): {self.doc}"
 
 
