@@ -124,3 +124,20 @@ def test_edp_emulator_stopped_by_sigterm_frees_its_port():
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(command.pid, signal.SIGKILL)
+
+
+def test_a_missing_or_damaged_connection_file_is_named(tmp_path, monkeypatch, capsys):
+    """The embedded PostgreSQL's connection file lost or garbled: the command says which file and what to do,
+    instead of a traceback or an initdb error about a non-empty folder."""
+    from edp.cli import main
+
+    monkeypatch.setenv("EDP_HOME", str(tmp_path))
+    pg = tmp_path / "pg"
+    (pg / "data").mkdir(parents=True)
+    (pg / "data" / "PG_VERSION").write_text("15\n")
+    assert main(["pg", "status"]) in (2, 3)
+    assert main(["seed"]) == 2
+    assert "connection.json is missing, but the cluster" in capsys.readouterr().err
+    (pg / "connection.json").write_text("{not json")
+    assert main(["seed"]) == 2
+    assert "connection.json is damaged" in capsys.readouterr().err

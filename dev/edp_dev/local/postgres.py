@@ -112,9 +112,18 @@ class EmbeddedPostgres:
         return (self.data / "PG_VERSION").exists() and self.conn_file.exists()
 
     def connection(self) -> Connection:
+        """The connection file's settings; a missing or damaged file is named, with the way out."""
         if not self.conn_file.exists():
+            if (self.data / "PG_VERSION").exists():
+                raise ConfigError(f"{self.conn_file} is missing, but the cluster in {self.data} exists: its password "
+                                  f"is not known any more; restore the file, or remove {self.root} (and the source "
+                                  "data in it) to start afresh")
             raise ConfigError(f"no embedded PostgreSQL at {self.root}: run `edp pg start` first")
-        return Connection(**json.loads(self.conn_file.read_text()))
+        try:
+            return Connection(**json.loads(self.conn_file.read_text()))
+        except (ValueError, TypeError) as exc:  # not JSON, or not the fields a connection has
+            raise ConfigError(f"{self.conn_file} is damaged ({exc}); restore it, or remove {self.root} (and the "
+                              "source data in it) to start afresh") from None
 
     def is_running(self) -> bool:
         if not (self.data / "postmaster.pid").exists():
@@ -125,7 +134,7 @@ class EmbeddedPostgres:
     def start(self) -> Connection:
         bindir = find_bindir()
         private_dir(self.root, self._folder_mode())  # also tightens a folder made before it was private
-        if not self.is_initialised():
+        if not (self.data / "PG_VERSION").exists():  # a cluster without its connection file is not made again
             self._initdb(bindir)
         conn = self.connection()
         if self.is_running():
