@@ -1,11 +1,13 @@
-"""The processing module against the local AWS emulator: the Glue job runs the repo's script with the
-Bronze/Silver locations the local runner uses, crawlers skip the pipeline's bookkeeping folders, and
-the Athena workgroup enforces its result location, encryption and bytes limit."""
+"""The processing module against the local AWS emulator: one Glue job per glue_jobs entry, named as the task
+list derives it and running the repo's script with the Bronze/Silver locations the local runner uses; one
+crawler per crawlers entry over its layer, skipping the pipeline's bookkeeping folders; and the Athena
+workgroup enforcing its result location, encryption and bytes limit."""
 
 from __future__ import annotations
 
 import pytest
 
+from edp.kinds.base import resource_name
 from edp.settings import glue_scripts_dir
 from edp_dev.local import dms_format
 from tests.terraform.conftest import applied_example, requires_terraform
@@ -23,28 +25,38 @@ def applied(tmp_path_factory):
         yield applied
 
 
-def test_glue_job_runs_the_repo_script_with_lake_locations(applied):
+def test_glue_jobs_per_task_run_the_repo_script_with_lake_locations(applied):
     emulator, outputs = applied
-    job = emulator.client("glue").get_job(JobName=outputs["glue_job_name"])["Job"]
-    assert job["Command"]["ScriptLocation"] == outputs["script_location"]
-    assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-example-bronze"
-    assert job["DefaultArguments"]["--silver_path"] == "s3://edp-example-silver"
-    assert job["DefaultArguments"]["--schema"] == "public"
-    assert job["NumberOfWorkers"] == 4 and job["GlueVersion"] == "5.0"
-    bucket, key = outputs["script_location"][5:].split("/", 1)
+    glue = emulator.client("glue")
+    assert outputs["glue_jobs"] == {t: resource_name("edp-example", t) for t in ("bronze_to_silver", "rebuild_silver")}
+    location = outputs["script_locations"]["bronze_to_silver.py"]
+    assert set(outputs["script_locations"]) == {"bronze_to_silver.py"}, "a script two jobs run is uploaded once"
+    mapped = glue.get_job(JobName=outputs["glue_jobs"]["bronze_to_silver"])["Job"]
+    single = glue.get_job(JobName=outputs["glue_jobs"]["rebuild_silver"])["Job"]
+    for job in (mapped, single):
+        assert job["Command"]["ScriptLocation"] == location
+        assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-example-bronze"
+        assert job["DefaultArguments"]["--silver_path"] == "s3://edp-example-silver"
+        assert job["DefaultArguments"]["--schema"] == "public"
+        assert job["GlueVersion"] == "5.0"
+    # workers per run: the task's own (4), else the kind's default (2); only a mapped job runs per table at once
+    assert (mapped["NumberOfWorkers"], single["NumberOfWorkers"]) == (4, 2)
+    assert (mapped["ExecutionProperty"]["MaxConcurrentRuns"], single["ExecutionProperty"]["MaxConcurrentRuns"]) == (8, 1)
+    bucket, key = location[5:].split("/", 1)
     body = emulator.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     assert body == (glue_scripts_dir() / "bronze_to_silver.py").read_bytes()
 
 
-def test_crawlers_per_layer_skip_bookkeeping(applied):
+def test_crawlers_per_task_over_their_layer_skip_bookkeeping(applied):
     emulator, outputs = applied
     glue = emulator.client("glue")
-    assert set(outputs["crawler_names"]) == {"bronze", "silver"}
-    silver = glue.get_crawler(Name=outputs["crawler_names"]["silver"])["Crawler"]
-    target = silver["Targets"]["S3Targets"][0]
-    assert target["Path"] == "s3://edp-example-silver/" and silver["DatabaseName"] == "edp_example_silver"
-    for folder in ("_bookmarks/**", "_staging/**", "_previous/**", "**" + dms_format.IN_PROGRESS):
-        assert folder in target["Exclusions"]
+    assert outputs["crawlers"] == {t: resource_name("edp-example", t) for t in ("crawl_silver", "crawl_gold")}
+    for task, layer in (("crawl_silver", "silver"), ("crawl_gold", "gold")):
+        crawler = glue.get_crawler(Name=outputs["crawlers"][task])["Crawler"]
+        target = crawler["Targets"]["S3Targets"][0]
+        assert target["Path"] == f"s3://edp-example-{layer}/" and crawler["DatabaseName"] == f"edp_example_{layer}"
+        for folder in ("_bookmarks/**", "_staging/**", "_previous/**", "**" + dms_format.IN_PROGRESS):
+            assert folder in target["Exclusions"]
 
 
 def test_athena_workgroup_enforces_location_encryption_and_limit(applied):

@@ -1,17 +1,21 @@
 locals {
-  tags   = merge({ "edp:module" = "processing" }, var.tags)
-  script = "bronze_to_silver.py"
-  crawled = {
-    bronze = "s3://${var.bucket_names.bronze}/${var.source_schema}/"
-    silver = "s3://${var.bucket_names.silver}/"
+  tags = merge({ "edp:module" = "processing" }, var.tags)
+  # each script once, however many jobs run it
+  scripts = toset([for job in values(var.glue_jobs) : job.script])
+  # what a crawler of each layer reads: Bronze under the source schema DMS writes, Silver and Gold whole
+  layer_paths = {
+    bronze = try("s3://${var.bucket_names.bronze}/${var.source_schema}/", null)
+    silver = try("s3://${var.bucket_names.silver}/", null)
+    gold   = try("s3://${var.bucket_names.gold}/", null)
   }
 }
 
 resource "aws_s3_object" "script" {
+  for_each               = local.scripts
   bucket                 = var.bucket_names.artifacts
-  key                    = "glue-scripts/${local.script}"
-  source                 = "${var.scripts_dir}/${local.script}"
-  source_hash            = filemd5("${var.scripts_dir}/${local.script}")
+  key                    = "glue-scripts/${each.key}"
+  source                 = "${var.scripts_dir}/${each.key}"
+  source_hash            = filemd5("${var.scripts_dir}/${each.key}")
   server_side_encryption = "aws:kms"
   kms_key_id             = var.kms_key_arn
   tags                   = local.tags
@@ -50,12 +54,15 @@ resource "aws_glue_connection" "network" {
   tags = local.tags
 }
 
-resource "aws_glue_job" "bronze_to_silver" {
-  name                   = "${var.name_prefix}-bronze-to-silver"
+# One job per glue_job task, named <prefix>-<name suffix> as the state machine and the Airflow operators
+# derive it (edp.kinds.base.resource_name).
+resource "aws_glue_job" "this" {
+  for_each               = var.glue_jobs
+  name                   = "${var.name_prefix}-${each.value.name_suffix}"
   role_arn               = var.glue_role_arn
   glue_version           = var.glue_version
   worker_type            = var.glue_worker_type
-  number_of_workers      = var.glue_workers
+  number_of_workers      = each.value.workers # per run, a session's glue_workers knob overrides it
   timeout                = 60
   security_configuration = aws_glue_security_configuration.this.name
   connections            = aws_glue_connection.network[*].name
@@ -63,10 +70,11 @@ resource "aws_glue_job" "bronze_to_silver" {
   command {
     name            = "glueetl"
     python_version  = "3"
-    script_location = "s3://${aws_s3_object.script.bucket}/${aws_s3_object.script.key}"
+    script_location = "s3://${aws_s3_object.script[each.value.script].bucket}/${aws_s3_object.script[each.value.script].key}"
   }
 
-  # per-run arguments (--table, --primary_key) come from the Step Functions Map / Airflow mapped task
+  # per-run arguments (a mapped job's --table and --primary_key, the task's own arguments) come from the
+  # Step Functions definition / the Airflow operator
   default_arguments = {
     "--job-language"                     = "python"
     "--bronze_path"                      = "s3://${var.bucket_names.bronze}"
@@ -78,20 +86,22 @@ resource "aws_glue_job" "bronze_to_silver" {
   }
 
   execution_property {
-    max_concurrent_runs = 8
+    # a mapped job runs once per table at the same time (the Map state runs up to 4)
+    max_concurrent_runs = each.value.mapped ? 8 : 1
   }
 
   tags = local.tags
 }
 
-resource "aws_glue_crawler" "layer" {
-  for_each      = local.crawled
-  name          = "${var.name_prefix}-${each.key}"
+# One crawler per glue_crawler task over its layer, skipping the pipeline's bookkeeping folders.
+resource "aws_glue_crawler" "this" {
+  for_each      = var.crawlers
+  name          = "${var.name_prefix}-${each.value.name_suffix}"
   role          = var.glue_role_arn
-  database_name = var.glue_database_names[each.key]
+  database_name = var.glue_database_names[each.value.layer]
 
   s3_target {
-    path       = each.value
+    path       = local.layer_paths[each.value.layer]
     exclusions = ["_bookmarks/**", "_staging/**", "_previous/**", "_dms_journal/**", "_archive/**", "**.inprogress"]
   }
 
@@ -106,6 +116,25 @@ resource "aws_glue_crawler" "layer" {
 
   security_configuration = aws_glue_security_configuration.this.name
   tags                   = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.layer_paths[each.value.layer] != null && contains(keys(var.glue_database_names), each.value.layer)
+      error_message = "crawler ${each.key} catalogues layer ${each.value.layer}: bucket_names and glue_database_names must name it."
+    }
+  }
+}
+
+# Before the task list made them: the one Bronze->Silver job keeps its name, so it moves instead of being
+# replaced; the per-layer crawlers are replaced by the tasks' own.
+moved {
+  from = aws_glue_job.bronze_to_silver
+  to   = aws_glue_job.this["bronze_to_silver"]
+}
+
+moved {
+  from = aws_s3_object.script
+  to   = aws_s3_object.script["bronze_to_silver.py"]
 }
 
 resource "aws_athena_workgroup" "this" {

@@ -1,15 +1,15 @@
-output "glue_job_name" {
-  description = "Name of the Bronze->Silver Glue job (the ASL placeholder glue_job_bronze_to_silver)."
-  value       = aws_glue_job.bronze_to_silver.name
+output "glue_jobs" {
+  description = "Glue job name by task id (`<name_prefix>-<name_suffix>`, the name the state machine and the Airflow operators use)."
+  value       = { for id, job in aws_glue_job.this : id => job.name }
 }
 
-output "crawler_names" {
-  description = "Crawler name per layer (bronze, silver); silver is the ASL placeholder glue_crawler_silver."
-  value       = { for k, c in aws_glue_crawler.layer : k => c.name }
+output "crawlers" {
+  description = "Crawler name by task id (`<name_prefix>-<name_suffix>`)."
+  value       = { for id, crawler in aws_glue_crawler.this : id => crawler.name }
 }
 
 output "athena_workgroup" {
-  description = "Athena workgroup dbt runs in (results location and bytes limit enforced)."
+  description = "Athena workgroup dbt and the quality gates run in (results location and bytes limit enforced)."
   value       = aws_athena_workgroup.this.name
 }
 
@@ -18,7 +18,7 @@ output "glue_connection_name" {
   value       = try(aws_glue_connection.network[0].name, null)
 }
 
-output "script_location" {
-  description = "S3 URI of the uploaded Glue script."
-  value       = "s3://${aws_s3_object.script.bucket}/${aws_s3_object.script.key}"
+output "script_locations" {
+  description = "S3 URI of each uploaded Glue script, by file name."
+  value       = { for script, object in aws_s3_object.script : script => "s3://${object.bucket}/${object.key}" }
 }

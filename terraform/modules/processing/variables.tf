@@ -9,7 +9,7 @@ variable "name_prefix" {
 }
 
 variable "bucket_names" {
-  description = "Lake bucket names by role (bronze, silver, artifacts, athena_results), from data_lake."
+  description = "Lake bucket names by role (bronze, silver, artifacts, athena_results; gold for a gold crawler), from data_lake."
   type        = map(string)
 
   validation {
@@ -19,17 +19,13 @@ variable "bucket_names" {
 }
 
 variable "glue_database_names" {
-  description = "Glue catalog database per layer (bronze, silver), from iam_metadata."
+  description = "Glue catalog database per layer (bronze, silver, gold), from iam_metadata; each crawler's layer must be named."
   type        = map(string)
-
-  validation {
-    condition     = alltrue([for k in ["bronze", "silver"] : contains(keys(var.glue_database_names), k)])
-    error_message = "glue_database_names must name bronze and silver."
-  }
+  default     = {}
 }
 
 variable "glue_role_arn" {
-  description = "Role the Glue job and crawlers run as (iam_metadata's glue role)."
+  description = "Role the Glue jobs and crawlers run as (iam_metadata's glue role)."
   type        = string
 }
 
@@ -45,12 +41,12 @@ variable "source_schema" {
 }
 
 variable "scripts_dir" {
-  description = "Folder holding the Glue scripts (the repo's glue_scripts/)."
+  description = "Folder holding the Glue scripts the jobs run (the repo's glue_scripts/)."
   type        = string
 }
 
 variable "glue_version" {
-  description = "AWS Glue version of the job."
+  description = "AWS Glue version of the jobs."
   type        = string
   default     = "5.0"
 
@@ -71,19 +67,50 @@ variable "glue_worker_type" {
   }
 }
 
-variable "glue_workers" {
-  description = "Number of Glue workers per job run (a scale knob)."
-  type        = number
-  default     = 2
+variable "glue_jobs" {
+  description = "One Glue job per glue_job task, by task id (the resources file's `glue_jobs`): the name suffix after `<name_prefix>-`, the script in scripts_dir it runs, its workers per run, and whether it runs once per table."
+  type = map(object({
+    name_suffix = string
+    script      = string
+    workers     = optional(number, 2)
+    mapped      = optional(bool, false)
+  }))
+  default = {}
 
   validation {
-    condition     = var.glue_workers >= 2 && var.glue_workers <= 100
-    error_message = "glue_workers must be from 2 to 100."
+    condition     = alltrue([for j in values(var.glue_jobs) : can(regex("^[a-z0-9][a-z0-9-]*$", j.name_suffix))])
+    error_message = "glue_jobs: every name_suffix must be lowercase letters, digits and hyphens."
+  }
+  validation {
+    condition     = alltrue([for j in values(var.glue_jobs) : can(regex("^[a-z][a-z0-9_]*\\.py$", j.script))])
+    error_message = "glue_jobs: every script must be a file name such as bronze_to_silver.py."
+  }
+  validation {
+    condition     = alltrue([for j in values(var.glue_jobs) : j.workers >= 2 && j.workers <= 100 && floor(j.workers) == j.workers])
+    error_message = "glue_jobs: workers must be a whole number from 2 to 100."
+  }
+}
+
+variable "crawlers" {
+  description = "One Glue crawler per glue_crawler task, by task id (the resources file's `crawlers`): the name suffix after `<name_prefix>-` and the lake layer it catalogues (bronze, silver, gold)."
+  type = map(object({
+    name_suffix = string
+    layer       = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for c in values(var.crawlers) : can(regex("^[a-z0-9][a-z0-9-]*$", c.name_suffix))])
+    error_message = "crawlers: every name_suffix must be lowercase letters, digits and hyphens."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.crawlers) : contains(["bronze", "silver", "gold"], c.layer)])
+    error_message = "crawlers: layer must be bronze, silver or gold."
   }
 }
 
 variable "glue_connection" {
-  description = "Network placement of the Glue job (private subnet and security group); null runs without a VPC connection."
+  description = "Network placement of the Glue jobs (private subnet and security group); null runs without a VPC connection."
   type = object({
     subnet_id          = string
     availability_zone  = string

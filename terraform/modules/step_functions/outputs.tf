@@ -9,8 +9,8 @@ output "state_machine_role_arn" {
 }
 
 output "schedule_rule_name" {
-  description = "Name of the EventBridge rule that starts the nightly run."
-  value       = aws_cloudwatch_event_rule.nightly.name
+  description = "Name of the EventBridge rule that starts scheduled runs, or null when the task list has no schedule."
+  value       = try(aws_cloudwatch_event_rule.nightly[0].name, null)
 }
 
 output "log_group_name" {

@@ -9,16 +9,55 @@ variable "name_prefix" {
 }
 
 variable "definition_variables" {
-  description = "Values for the placeholders of definition.asl.json (names and meanings: edp.asl.PLACEHOLDERS)."
+  description = "Values for the placeholders of definition.asl.json (names and meanings: edp.asl.PLACEHOLDERS); name_prefix must equal the module's."
   type        = map(string)
 
   validation {
     condition = alltrue([for k in [
-      "session_parameter", "dms_replication_instance_id", "dms_replication_task_id", "glue_job_bronze_to_silver", "glue_crawler_silver", "ecs_cluster_arn",
-      "dbt_task_definition_arn", "dbt_container_name", "private_subnet_a", "private_subnet_b", "ecs_security_group_id",
+      "name_prefix", "session_parameter", "default_glue_workers", "dms_replication_instance_id", "dms_replication_task_id",
+      "ecs_cluster_arn", "dbt_task_definition_arn", "dbt_container_name", "private_subnet_a", "private_subnet_b",
+      "ecs_security_group_id", "glue_database_gold", "glue_database_silver", "athena_workgroup",
     ] : contains(keys(var.definition_variables), k)])
     error_message = "definition_variables must give every placeholder of definition.asl.json (see edp.asl.PLACEHOLDERS)."
   }
+}
+
+variable "glue_jobs" {
+  description = "The task list's Glue jobs by task id (the resources file's `glue_jobs`): the role may run `<name_prefix>-<name_suffix>` of each, and no other job."
+  type = map(object({
+    name_suffix = string
+  }))
+  default = {}
+}
+
+variable "crawlers" {
+  description = "The task list's crawlers by task id (the resources file's `crawlers`): the role may start `<name_prefix>-<name_suffix>` of each, and no other crawler."
+  type = map(object({
+    name_suffix = string
+  }))
+  default = {}
+}
+
+variable "dms" {
+  description = "The task list's cdc_ingest tasks (the resources file's `dms`): when any, the role may start this platform's DMS tasks (tagged `edp:platform = name_prefix`)."
+  type        = map(object({}))
+  default     = {}
+}
+
+variable "kinds" {
+  description = "The task kinds of the task list (the resources file's `kinds`): quality_gate grants Athena, serving_load the Redshift Data API, dbt or artifacts ECS RunTask on the dbt task definition."
+  type        = list(string)
+  default     = []
+}
+
+variable "athena_access" {
+  description = "What a quality gate's Athena queries touch besides the definition's workgroup and catalog databases: the workgroup's results bucket, the lake buckets the checks read, and the keys they are encrypted with. Required when kinds has quality_gate."
+  type = object({
+    results_bucket_arn = string
+    data_bucket_arns   = optional(list(string), [])
+    kms_key_arns       = optional(list(string), [])
+  })
+  default = null
 }
 
 variable "ecs_task_role_arns" {
@@ -28,18 +67,18 @@ variable "ecs_task_role_arns" {
 }
 
 variable "schedule_expression" {
-  description = "EventBridge schedule of the nightly run."
+  description = "EventBridge schedule of the pipeline (the resources file's `schedule`); null creates no rule."
   type        = string
-  default     = "cron(0 2 * * ? *)"
+  default     = null
 
   validation {
-    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.schedule_expression))
-    error_message = "schedule_expression must be cron(...) or rate(...)."
+    condition     = var.schedule_expression == null ? true : can(regex("^(cron|rate)\\(.+\\)$", var.schedule_expression))
+    error_message = "schedule_expression must be cron(...) or rate(...), or null."
   }
 }
 
 variable "schedule_enabled" {
-  description = "Whether the nightly schedule starts executions."
+  description = "Whether the schedule starts executions (the environment's switch; the rule exists, disabled, when false)."
   type        = bool
   default     = true
 }

@@ -14,6 +14,12 @@ locals {
   # the session stack names its DMS resources so; the alarms exist before the first session
   dms_ids = { replication_instance_id = "${local.name_prefix}-dms", replication_task_id = "${local.name_prefix}-cdc" }
 
+  # What the task list (dags/pipeline.yaml) needs, written by `edp sfn render` beside the definition: each
+  # task's Glue job and crawler, the DMS tasks, the kinds in use and the schedule. Read here only; the modules
+  # get its parts as variables, so a task added to the list needs no HCL edit.
+  task_resources = jsondecode(file("${path.module}/../../modules/step_functions/resources.json"))
+  task_kinds     = local.task_resources.kinds
+
   partition    = data.aws_partition.current.partition
   region       = data.aws_region.current.name
   account      = data.aws_caller_identity.current.account_id
@@ -80,7 +86,8 @@ module "processing" {
   glue_role_arn               = module.iam_metadata.role_arns["glue"]
   kms_key_arn                 = module.iam_metadata.kms_key_arn
   scripts_dir                 = local.scripts_dir
-  glue_workers                = var.foundation.glue_workers
+  glue_jobs                   = local.task_resources.glue_jobs # one job and one crawler per task of the list
+  crawlers                    = local.task_resources.crawlers
   athena_bytes_scanned_cutoff = var.foundation.athena_bytes_scanned_cutoff
   glue_connection = {
     subnet_id          = module.network.private_subnet_ids[0]
@@ -115,21 +122,36 @@ module "step_functions" {
   source = "../../modules/step_functions"
 
   name_prefix = local.name_prefix
+  # the placeholders' values: what edp.asl.placeholder_values reads from the published foundation parameter
   definition_variables = {
+    name_prefix                 = local.name_prefix
     session_parameter           = local.session_param
+    default_glue_workers        = var.foundation.glue_workers
     dms_replication_instance_id = local.dms_ids.replication_instance_id
     dms_replication_task_id     = local.dms_ids.replication_task_id
-    glue_job_bronze_to_silver   = module.processing.glue_job_name
-    glue_crawler_silver         = module.processing.crawler_names["silver"]
-    ecs_cluster_arn             = module.containers.cluster_arn
-    dbt_task_definition_arn     = module.containers.task_definition_arn
-    dbt_container_name          = module.containers.container_name
-    private_subnet_a            = module.network.private_subnet_ids[0]
-    private_subnet_b            = module.network.private_subnet_ids[1]
-    ecs_security_group_id       = module.network.security_group_ids["ecs"]
+    ecs_cluster_arn             = local.ecs.cluster_arn
+    dbt_task_definition_arn     = local.ecs.task_definition_arn
+    dbt_container_name          = local.ecs.container_name
+    private_subnet_a            = local.ecs.subnet_ids[0]
+    private_subnet_b            = local.ecs.subnet_ids[1]
+    ecs_security_group_id       = local.ecs.security_group_id
+    glue_database_gold          = module.iam_metadata.glue_database_names["gold"]
+    glue_database_silver        = module.iam_metadata.glue_database_names["silver"]
+    athena_workgroup            = module.processing.athena_workgroup
+  }
+  # the role's permissions and the schedule, from the task list
+  glue_jobs           = local.task_resources.glue_jobs
+  crawlers            = local.task_resources.crawlers
+  dms                 = local.task_resources.dms
+  kinds               = local.task_kinds
+  schedule_expression = local.task_resources.schedule
+  athena_access = {
+    results_bucket_arn = module.data_lake.bucket_arns["athena_results"]
+    data_bucket_arns   = [module.data_lake.bucket_arns["gold"], module.data_lake.bucket_arns["silver"]]
+    kms_key_arns       = [module.iam_metadata.kms_key_arn]
   }
   ecs_task_role_arns = module.containers.role_arns
-  schedule_enabled   = var.foundation.schedule_enabled
+  schedule_enabled   = var.foundation.schedule_enabled # the environment's switch
   log_retention_days = var.foundation.log_retention_days
   kms_key_arn        = module.iam_metadata.kms_key_arn
   tags               = local.tags
@@ -176,21 +198,92 @@ data "aws_iam_policy_document" "mwaa_pipeline" {
     resources = [for p in [local.session_param, local.foundation_param] :
     "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${p}"]
   }
-  # the pipeline's aws target: each grant names the one resource the task touches
-  statement {
-    sid       = "RunGlueJob"
-    actions   = ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:GetJob", "glue:BatchStopJobRun"]
-    resources = ["arn:${local.partition}:glue:${local.region}:${local.account}:job/${module.processing.glue_job_name}"]
+  # the pipeline's aws target: each grant names the resources of the task list's tasks (their own Glue jobs
+  # and crawlers), and a service only when a task of the kind that calls it is in the list
+  dynamic "statement" {
+    for_each = length(module.processing.glue_jobs) > 0 ? [1] : []
+    content {
+      sid       = "RunGlueJobs"
+      actions   = ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:GetJob", "glue:BatchStopJobRun"]
+      resources = [for j in values(module.processing.glue_jobs) : "arn:${local.partition}:glue:${local.region}:${local.account}:job/${j}"]
+    }
   }
-  statement {
-    sid       = "RunCrawlers"
-    actions   = ["glue:StartCrawler", "glue:GetCrawler"]
-    resources = [for c in values(module.processing.crawler_names) : "arn:${local.partition}:glue:${local.region}:${local.account}:crawler/${c}"]
+  dynamic "statement" {
+    for_each = length(module.processing.crawlers) > 0 ? [1] : []
+    content {
+      sid       = "RunCrawlers"
+      actions   = ["glue:StartCrawler", "glue:GetCrawler"]
+      resources = [for c in values(module.processing.crawlers) : "arn:${local.partition}:glue:${local.region}:${local.account}:crawler/${c}"]
+    }
   }
-  statement {
-    sid       = "ReadCrawlerMetrics"
-    actions   = ["glue:GetCrawlerMetrics"] # no resource-level permissions
-    resources = ["*"]
+  dynamic "statement" {
+    for_each = length(module.processing.crawlers) > 0 ? [1] : []
+    content {
+      sid       = "ReadCrawlerMetrics"
+      actions   = ["glue:GetCrawlerMetrics"] # no resource-level permissions
+      resources = ["*"]
+    }
+  }
+  # quality gates: queries in the platform's workgroup over the Gold and Silver catalog, results in its bucket
+  dynamic "statement" {
+    for_each = contains(local.task_kinds, "quality_gate") ? [1] : []
+    content {
+      sid       = "RunQualityGates"
+      actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
+      resources = ["arn:${local.partition}:athena:${local.region}:${local.account}:workgroup/${module.processing.athena_workgroup}"]
+    }
+  }
+  dynamic "statement" {
+    for_each = contains(local.task_kinds, "quality_gate") ? [1] : []
+    content {
+      sid     = "QualityGateCatalog"
+      actions = ["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"]
+      resources = concat(["arn:${local.partition}:glue:${local.region}:${local.account}:catalog"], flatten([
+        for l in ["gold", "silver"] : [
+          "arn:${local.partition}:glue:${local.region}:${local.account}:database/${module.iam_metadata.glue_database_names[l]}",
+          "arn:${local.partition}:glue:${local.region}:${local.account}:table/${module.iam_metadata.glue_database_names[l]}/*",
+      ]]))
+    }
+  }
+  dynamic "statement" {
+    for_each = contains(local.task_kinds, "quality_gate") ? [1] : []
+    content {
+      sid = "QualityGateData"
+      actions = ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:ListBucketMultipartUploads",
+      "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+      resources = [module.data_lake.bucket_arns["athena_results"], "${module.data_lake.bucket_arns["athena_results"]}/*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = contains(local.task_kinds, "quality_gate") ? [1] : []
+    content {
+      sid       = "QualityGateReadsLake"
+      actions   = ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"]
+      resources = flatten([for l in ["gold", "silver"] : [module.data_lake.bucket_arns[l], "${module.data_lake.bucket_arns[l]}/*"]])
+    }
+  }
+  # serving loads: the Data API on the serving session's workgroup (created by the session stack under a
+  # generated id, so any workgroup of this account and region), with IAM credentials
+  dynamic "statement" {
+    for_each = contains(local.task_kinds, "serving_load") ? [1] : []
+    content {
+      sid       = "LoadServing"
+      actions   = ["redshift-data:BatchExecuteStatement", "redshift-serverless:GetCredentials"]
+      resources = ["arn:${local.partition}:redshift-serverless:${local.region}:${local.account}:workgroup/*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = contains(local.task_kinds, "serving_load") ? [1] : []
+    content {
+      sid       = "WatchServingLoad"
+      actions   = ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"]
+      resources = ["*"] # no resource-level permissions: only the statements this role ran
+      condition {
+        test     = "StringEquals"
+        variable = "redshift-data:statement-owner-iam-userid"
+        values   = ["$${aws:userid}"]
+      }
+    }
   }
   statement {
     sid       = "RunDbtTask"
@@ -256,25 +349,28 @@ data "aws_iam_policy_document" "mwaa_pipeline" {
   }
 }
 
-# What the pipeline's workers read instead of Terraform state (which needs the CLI and state access):
-# names and ARNs only, never a secret value.
+# What the pipeline's workers read instead of Terraform state (which needs the CLI and state access), and
+# what edp.asl.placeholder_values fills the definition from: names and ARNs only, never a secret value.
 resource "aws_ssm_parameter" "foundation" {
   #checkov:skip=CKV2_AWS_34:holds only names and ARNs (never a secret); workers and the MWAA deploy read it with a plain GetParameter
   name        = local.foundation_param
   description = "Outputs of the EDP foundation the pipeline and the MWAA deploy read (names and ARNs)."
   type        = "String"
   value = jsonencode({
-    environment       = var.environment
-    bucket_names      = module.data_lake.bucket_names
-    glue_job_name     = module.processing.glue_job_name
-    crawler_names     = module.processing.crawler_names
-    athena_workgroup  = module.processing.athena_workgroup
-    state_machine_arn = module.step_functions.state_machine_arn
-    alarm_topic_arn   = module.monitoring.alarm_topic_arn
-    ecs               = local.ecs
-    session_parameter = local.session_param
-    dms               = local.dms_ids
-    mwaa              = local.mwaa
+    environment          = var.environment
+    name_prefix          = local.name_prefix
+    bucket_names         = module.data_lake.bucket_names
+    glue_database_names  = module.iam_metadata.glue_database_names
+    glue_jobs            = module.processing.glue_jobs # task id -> job name
+    crawlers             = module.processing.crawlers  # task id -> crawler name
+    default_glue_workers = var.foundation.glue_workers
+    athena_workgroup     = module.processing.athena_workgroup
+    state_machine_arn    = module.step_functions.state_machine_arn
+    alarm_topic_arn      = module.monitoring.alarm_topic_arn
+    ecs                  = local.ecs
+    session_parameter    = local.session_param
+    dms                  = local.dms_ids
+    mwaa                 = local.mwaa
   })
   tags = local.tags
 }
@@ -299,7 +395,7 @@ module "monitoring" {
 
   name_prefix       = local.name_prefix
   state_machine_arn = module.step_functions.state_machine_arn
-  glue_job_name     = module.processing.glue_job_name
+  glue_job_name     = values(module.processing.glue_jobs)[0] # the module watches one job: the first task's by id
   dms               = local.dms_ids
   alarm_emails      = var.foundation.alarm_emails
   kms_key_arn       = module.iam_metadata.kms_key_arn

@@ -3,18 +3,33 @@ output "bucket_names" {
   value       = module.data_lake.bucket_names
 }
 
-output "glue_job_name" {
-  description = "The Bronze->Silver Glue job."
-  value       = module.processing.glue_job_name
+output "name_prefix" {
+  description = "Prefix of every resource name (`edp-<environment>`); a task's own resource is `<name_prefix>-<task id>`."
+  value       = local.name_prefix
 }
 
-output "crawler_names" {
-  description = "Crawler per layer."
-  value       = module.processing.crawler_names
+output "glue_jobs" {
+  description = "Glue job name per glue_job task of the task list (task id -> name)."
+  value       = module.processing.glue_jobs
+}
+
+output "crawlers" {
+  description = "Crawler name per glue_crawler task of the task list (task id -> name)."
+  value       = module.processing.crawlers
+}
+
+output "default_glue_workers" {
+  description = "Glue workers per run when no session publishes its scale."
+  value       = var.foundation.glue_workers
+}
+
+output "glue_database_names" {
+  description = "Glue catalog database per layer (bronze, silver, gold)."
+  value       = module.iam_metadata.glue_database_names
 }
 
 output "athena_workgroup" {
-  description = "Athena workgroup dbt runs in."
+  description = "Athena workgroup dbt and the quality gates run in."
   value       = module.processing.athena_workgroup
 }
 
@@ -53,7 +68,7 @@ output "session_inputs" {
     dms_role_arn             = module.iam_metadata.role_arns["dms"]
     dms_instance_id          = local.dms_ids.replication_instance_id
     dms_task_id              = local.dms_ids.replication_task_id
-    glue_job_name            = module.processing.glue_job_name
+    glue_jobs                = module.processing.glue_jobs
     default_glue_workers     = var.foundation.glue_workers
     permissions_boundary_arn = module.iam_metadata.session_boundary_arn
     # the namespace a serving session attaches its workgroup to, and what the session publishes of it

@@ -1,4 +1,5 @@
-# Runnable example: the Glue job, crawlers and Athena workgroup against the local AWS emulator.
+# Runnable example: Glue jobs and crawlers as a task list names them (the resources file's glue_jobs and
+# crawlers), and the Athena workgroup, against the local AWS emulator.
 terraform {
   required_version = ">= 1.5"
 
@@ -47,7 +48,7 @@ resource "aws_iam_role" "glue" {
 }
 
 resource "aws_glue_catalog_database" "layer" {
-  for_each = toset(["bronze", "silver"])
+  for_each = toset(["bronze", "silver", "gold"])
   name     = "edp_example_${each.key}"
 }
 
@@ -58,6 +59,7 @@ module "processing" {
   bucket_names = {
     bronze         = "edp-example-bronze"
     silver         = "edp-example-silver"
+    gold           = "edp-example-gold"
     artifacts      = aws_s3_bucket.artifacts.id
     athena_results = "edp-example-athena-results"
   }
@@ -65,21 +67,29 @@ module "processing" {
   glue_role_arn       = aws_iam_role.glue.arn
   kms_key_arn         = aws_kms_key.platform.arn
   scripts_dir         = var.scripts_dir
-  glue_workers        = 4
+  # by task id, as `edp sfn render` writes them: two jobs sharing one script (uploaded once), two crawlers
+  glue_jobs = {
+    bronze_to_silver = { name_suffix = "bronze-to-silver", script = "bronze_to_silver.py", workers = 4, mapped = true }
+    rebuild_silver   = { name_suffix = "rebuild-silver", script = "bronze_to_silver.py" }
+  }
+  crawlers = {
+    crawl_silver = { name_suffix = "crawl-silver", layer = "silver" }
+    crawl_gold   = { name_suffix = "crawl-gold", layer = "gold" }
+  }
 }
 
-output "glue_job_name" {
-  value = module.processing.glue_job_name
+output "glue_jobs" {
+  value = module.processing.glue_jobs
 }
 
-output "crawler_names" {
-  value = module.processing.crawler_names
+output "crawlers" {
+  value = module.processing.crawlers
 }
 
 output "athena_workgroup" {
   value = module.processing.athena_workgroup
 }
 
-output "script_location" {
-  value = module.processing.script_location
+output "script_locations" {
+  value = module.processing.script_locations
 }
