@@ -20,9 +20,8 @@ from edp_dev.emulator.server import AwsEmulator
 
 pytestmark = pytest.mark.integration  # the AWS emulator and the amazon provider
 
-FOUNDATION = {"glue_job_name": "edp-emulator-bronze-to-silver", "crawler_names": {"silver": "edp-emulator-silver"},
-              "bucket_names": {"artifacts": "edp-emulator-artifacts"}, "dms": {"replication_instance_id": "i",
-                                                                          "replication_task_id": "t"}}
+FOUNDATION = {"name_prefix": "edp-emulator", "bucket_names": {"artifacts": "edp-emulator-artifacts"},
+              "dms": {"replication_instance_id": "i", "replication_task_id": "t"}}
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +49,13 @@ def foundation(emulator):
 
 def test_names_come_from_the_published_outputs(foundation):
     platform = Platform.load("emulator")
-    assert platform.glue_job == "edp-emulator-bronze-to-silver" and platform.crawler("silver") == "edp-emulator-silver"
+    # a task's own resource: <prefix>-<task id>, as Terraform names it from the task list
+    assert platform.task_resource("bronze_to_silver") == "edp-emulator-bronze-to-silver"
+    assert platform.task_resource("crawl_silver") == "edp-emulator-crawl-silver"
     with pytest.raises(PermanentError, match="no ingestion session is on in emulator"):
         platform.dms_task_arn  # noqa: B018 - the property is the check
-    with pytest.raises(PermanentError, match="publishes no crawler_names.gold"):
-        platform.crawler("gold")
+    with pytest.raises(PermanentError, match="publishes no ecs"):
+        platform.ecs  # noqa: B018
 
 
 def test_an_unpublished_foundation_names_the_fix(emulator, foundation):

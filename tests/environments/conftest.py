@@ -74,6 +74,18 @@ def session_run(paths, conf: dict, name: str, dag_id: str = "edp_session", targe
 
 
 
+def athena_answers(emulator, *values: str) -> None:
+    """What the emulator's Athena returns to the next queries, one single-value result each (moto's API)."""
+    import urllib.request
+
+    results = [{"rows": [{"Data": [{"VarCharValue": "broken"}]}, {"Data": [{"VarCharValue": v}]}],
+                "column_info": [{"Name": "broken", "Type": "varchar"}]} for v in values]
+    body = json.dumps({"account_id": "123456789012", "region": EMULATOR_REGION, "results": results}).encode()
+    request = urllib.request.Request(f"{emulator.endpoint}/moto-api/static/athena/query-results", data=body,
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
 @contextlib.contextmanager
 def aws_target(emulator):
     """Airflow's aws connection on the emulator, quick polls, and DMS reporting a low CDC latency every
@@ -93,6 +105,7 @@ def aws_target(emulator):
 
     thread = threading.Thread(target=report_latency, daemon=True)
     thread.start()
+    athena_answers(emulator, "0")  # the quality gate's count (the emulator has no Athena engine to run it)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
         env.setenv("EDP_AWS_POLL_SECONDS", "1")

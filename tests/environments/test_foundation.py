@@ -28,11 +28,13 @@ def test_lake_buckets_are_encrypted_private_and_versioned(platform):
 def test_glue_job_and_crawlers_exist(platform):
     _, emulator, outputs = platform
     glue = emulator.client("glue")
-    job = glue.get_job(JobName=outputs["glue_job_name"])["Job"]
+    # one job and one crawler per task of the shipped list, named <prefix>-<task id>
+    assert outputs["glue_jobs"] == {"bronze_to_silver": "edp-emulator-bronze-to-silver"}
+    job = glue.get_job(JobName=outputs["glue_jobs"]["bronze_to_silver"])["Job"]
     assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-emulator-bronze"
     assert job["Connections"]["Connections"], "the job runs inside the VPC"
-    for layer, name in outputs["crawler_names"].items():
-        assert glue.get_crawler(Name=name)["Crawler"]["DatabaseName"] == f"edp_emulator_{layer}"
+    assert outputs["crawlers"] == {"crawl_silver": "edp-emulator-crawl-silver"}
+    assert glue.get_crawler(Name="edp-emulator-crawl-silver")["Crawler"]["DatabaseName"] == "edp_emulator_silver"
 
 
 def test_state_machine_is_the_generated_asl(platform, spec):
@@ -40,7 +42,7 @@ def test_state_machine_is_the_generated_asl(platform, spec):
     described = emulator.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
     assert outputs["foundation_parameter"] == "/edp-emulator/foundation"
     published = published_outputs("emulator", "foundation")  # what the workers read: the same names
-    assert published["glue_job_name"] == outputs["glue_job_name"] and published["ecs"] == outputs["ecs"]
+    assert published["glue_jobs"] == outputs["glue_jobs"] and published["ecs"] == outputs["ecs"]
     values = asl.placeholder_values(published)
     assert set(values) == set(asl.PLACEHOLDERS)
     assert json.loads(described["definition"]) == asl.filled(asl.render_asl(spec), values)

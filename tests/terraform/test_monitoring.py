@@ -26,7 +26,7 @@ def test_alarms_cover_the_pipeline_and_publish_to_the_topic(applied):
     emulator, outputs = applied
     alarms = {a["AlarmName"]: a for a in emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]}
     assert set(alarms) == set(outputs["alarm_names"]) == {
-        "edp-example-pipeline-failed", "edp-example-silver-stale", "edp-example-glue-failed-tasks",
+        "edp-example-pipeline-failed", "edp-example-silver-stale", "edp-example-bronze-to-silver-failed-tasks",
         "edp-example-dms-cdclatencysource", "edp-example-dms-cdclatencytarget"}
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [outputs["alarm_topic_arn"]], alarm["AlarmName"]

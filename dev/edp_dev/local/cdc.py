@@ -37,7 +37,7 @@ import logging
 import os
 import select
 import shutil
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,7 +109,7 @@ class LocalDms:
     def run(self) -> IngestResult:
         """Full load when there is no live slot with a committed load, else capture new changes."""
         self.bronze.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        with answers_in_time(), self._connect() as conn:
             conn.autocommit = True
             self._require_publication(conn)
             self.recover(conn)
@@ -119,12 +119,12 @@ class LocalDms:
 
     def require_source(self) -> None:
         """Fail now, with the reason, if the source cannot be replicated (not seeded, no publication)."""
-        with self._connect() as conn:
+        with answers_in_time(), self._connect() as conn:
             self._require_publication(conn)
 
     def drop_slot(self) -> bool:
         """Release the slot so PostgreSQL stops retaining WAL for it (session teardown)."""
-        with self._connect() as conn:
+        with answers_in_time(), self._connect() as conn:
             conn.autocommit = True
             with conn.cursor() as cur:
                 cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s",
@@ -398,13 +398,26 @@ def _quote(name: str) -> str:
 
 
 def connect(info: Connection, **kwargs):
-    """A connection to the source with the output settings every path relies on, which fails after
-    EDP_SOURCE_TIMEOUT_SECONDS without an answer (connecting, or waiting on a query) rather than hanging."""
+    """A connection to the source with the output settings every path relies on."""
     import psycopg2
+
+    return psycopg2.connect(info.dsn(), options=OUTPUT_SETTINGS, **kwargs)
+
+
+@contextmanager
+def answers_in_time():
+    """While the local DMS works, every source connection fails after EDP_SOURCE_TIMEOUT_SECONDS without an
+    answer (connecting, or waiting on a query) rather than hanging. psycopg2's wait callback is global to the
+    process, and other work in it (a COPY into the serving schema) cannot run with one, so it is set for the
+    DMS's own calls only."""
     import psycopg2.extensions
 
+    previous = psycopg2.extensions.get_wait_callback()
     psycopg2.extensions.set_wait_callback(_wait_or_give_up)
-    return psycopg2.connect(info.dsn(), options=OUTPUT_SETTINGS, **kwargs)
+    try:
+        yield
+    finally:
+        psycopg2.extensions.set_wait_callback(previous)
 
 
 def _wait_or_give_up(conn) -> None:

@@ -9,11 +9,11 @@ locals {
   failure_events = merge(
     {
       glue_job_failed = {
-        description = "Glue job ${var.glue_job_name} failed, stopped or timed out"
+        description = "A Glue job of the pipeline failed, stopped or timed out"
         pattern = {
           source        = ["aws.glue"]
           "detail-type" = ["Glue Job State Change"]
-          detail        = { jobName = [var.glue_job_name], state = ["FAILED", "TIMEOUT", "STOPPED", "ERROR"] }
+          detail        = { jobName = var.glue_job_names, state = ["FAILED", "TIMEOUT", "STOPPED", "ERROR"] }
         }
       }
     },
@@ -93,11 +93,12 @@ resource "aws_cloudwatch_metric_alarm" "silver_stale" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "glue_failed_tasks" {
-  alarm_name          = "${var.name_prefix}-glue-failed-tasks"
-  alarm_description   = "Spark tasks of ${var.glue_job_name} failed."
+  for_each            = toset(var.glue_job_names)
+  alarm_name          = "${each.value}-failed-tasks"
+  alarm_description   = "Spark tasks of ${each.value} failed."
   namespace           = "Glue"
   metric_name         = "glue.driver.aggregate.numFailedTasks"
-  dimensions          = { JobName = var.glue_job_name, JobRunId = "ALL", Type = "count" }
+  dimensions          = { JobName = each.value, JobRunId = "ALL", Type = "count" }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -155,9 +156,10 @@ resource "aws_cloudwatch_dashboard" "platform" {
         {
           type = "metric", x = 12, y = 0, width = 12, height = 6
           properties = {
-            title = "Glue ${var.glue_job_name}", region = local.region, stat = "Sum", period = 300
-            metrics = [for m in ["glue.driver.aggregate.numCompletedTasks", "glue.driver.aggregate.numFailedTasks"] :
-            ["Glue", m, "JobName", var.glue_job_name, "JobRunId", "ALL", "Type", "count"]]
+            title = "Glue jobs", region = local.region, stat = "Sum", period = 300
+            metrics = flatten([for j in var.glue_job_names : [
+              for m in ["glue.driver.aggregate.numCompletedTasks", "glue.driver.aggregate.numFailedTasks"] :
+            ["Glue", m, "JobName", j, "JobRunId", "ALL", "Type", "count"]]])
           }
         },
       ],

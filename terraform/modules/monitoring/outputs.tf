@@ -6,8 +6,8 @@ output "alarm_topic_arn" {
 output "alarm_names" {
   description = "Names of the CloudWatch alarms."
   value = concat(
-    [aws_cloudwatch_metric_alarm.pipeline_failed.alarm_name, aws_cloudwatch_metric_alarm.silver_stale.alarm_name,
-    aws_cloudwatch_metric_alarm.glue_failed_tasks.alarm_name],
+    [aws_cloudwatch_metric_alarm.pipeline_failed.alarm_name, aws_cloudwatch_metric_alarm.silver_stale.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.glue_failed_tasks : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.dms_latency : a.alarm_name],
   )
 }

@@ -13,9 +13,9 @@ variable "state_machine_arn" {
   type        = string
 }
 
-variable "glue_job_name" {
-  description = "Name of the Bronze->Silver Glue job (processing module)."
-  type        = string
+variable "glue_job_names" {
+  description = "Names of the pipeline's Glue jobs (processing module): each one alarms and shows on the dashboard."
+  type        = list(string)
 }
 
 variable "dms" {

@@ -395,7 +395,7 @@ module "monitoring" {
 
   name_prefix       = local.name_prefix
   state_machine_arn = module.step_functions.state_machine_arn
-  glue_job_name     = values(module.processing.glue_jobs)[0] # the module watches one job: the first task's by id
+  glue_job_names    = values(module.processing.glue_jobs) # every Glue job of the task list
   dms               = local.dms_ids
   alarm_emails      = var.foundation.alarm_emails
   kms_key_arn       = module.iam_metadata.kms_key_arn

@@ -26,7 +26,7 @@ module "monitoring" {
 
   name_prefix       = "edp-example"
   state_machine_arn = "arn:aws:states:eu-central-1:123456789012:stateMachine:edp-example-pipeline"
-  glue_job_name     = "edp-example-bronze-to-silver"
+  glue_job_names    = ["edp-example-bronze-to-silver"]
   kms_key_arn       = aws_kms_key.platform.arn
   dms = {
     replication_instance_id = "edp-example-dms"
