@@ -91,3 +91,16 @@ def test_a_secret_deleted_at_once_is_refused():
         f"module.m.{kind}.at_once ({kind}) would be deleted without a recovery window",
         f"module.m.{kind}.unknown ({kind}) would be deleted without a recovery window",
     ]
+
+
+def test_turning_a_session_off_passes():
+    """What `down` deletes (tests/environments run it for real): compute, a database with its final snapshot and
+    a secret with a recovery window. The serving namespace is the foundation's, so no session plan deletes it."""
+    teardown = plan(
+        change("aws_redshiftserverless_workgroup", ["delete"]), change("aws_redshiftserverless_usage_limit", ["delete"]),
+        change("aws_db_instance", ["delete"], {"skip_final_snapshot": False, "final_snapshot_identifier": "edp-final"}),
+        change("aws_secretsmanager_secret", ["delete"], {"name": "edp-dev-dms-source-20261123090000",
+                                                         "recovery_window_in_days": 7}),
+        change("aws_secretsmanager_secret_version", ["delete"]), change("aws_dms_replication_task", ["delete"]),
+    )
+    assert data_loss(teardown) == []
