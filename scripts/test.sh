@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 EDP_TF_PLUGIN_DIR="$(bash scripts/find-tf-mirror.sh)" \
-  .venv/bin/python -m pytest -n "${EDP_TEST_WORKERS:-4}" --dist loadfile --durations=25 "$@"
+  .venv/bin/python -m pytest -n "${EDP_TEST_WORKERS:-6}" --dist loadfile --durations=25 "$@"
 code=$?
 echo "[test] full suite: exit $code in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"
 exit $code

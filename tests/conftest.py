@@ -26,13 +26,31 @@ TIERS = ("unit", "integration", "system")
 
 def pytest_collection_modifyitems(config, items):
     """Every test is in one tier: `integration` and `system` are marked where they are written (a module's
-    `pytestmark` or the test itself); everything else is `unit` (no server, no JVM, no cloud provider)."""
+    `pytestmark` or the test itself); everything else is `unit` (no server, no JVM, no cloud provider).
+
+    Files run system tier first, then integration, then unit: with one file per xdist worker, the longest
+    files start at once and the short ones fill the gaps, which is what keeps the full suite short."""
     for item in items:
         marks = {m.name for m in item.iter_markers()} & set(TIERS)
         if len(marks) > 1:
             raise pytest.UsageError(f"{item.nodeid} is marked {sorted(marks)}: one tier per test")
         if not marks:
             item.add_marker(pytest.mark.unit)
+    rank: dict[str, int] = {}
+    for item in items:
+        tiers = {m.name for m in item.iter_markers()} & set(TIERS)
+        rank[item.fspath.strpath] = min(rank.get(item.fspath.strpath, 9), -TIERS.index(tiers.pop()) + 2)
+    items.sort(key=lambda item: (rank[item.fspath.strpath], _slow_first(item.fspath.strpath)))  # stable per file
+
+
+# the files that take longest (measured: `make test` prints the slowest tests), started first within their tier
+SLOWEST = ("test_secrets.py", "environments/test_pipeline_aws.py", "environments/test_session_dag.py",
+           "environments/test_session_sweep.py", "test_mwaa_requirements.py", "test_airflow_ui.py",
+           "e2e/test_local_pipeline.py", "e2e/test_fan_out_locally.py")
+
+
+def _slow_first(path: str) -> int:
+    return next((i for i, name in enumerate(SLOWEST) if path.endswith(name)), len(SLOWEST))
 
 
 @contextmanager

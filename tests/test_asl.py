@@ -100,3 +100,20 @@ def test_cli_check_detects_a_stale_definition(tmp_path):
     assert main(["sfn", "check", "--out", str(tmp_path / "sfn")]) == 0
     (tmp_path / "sfn" / asl.DEFINITION_FILE).write_text("{}\n")
     assert main(["sfn", "check", "--out", str(tmp_path / "sfn")]) == 1
+
+
+def test_a_full_refresh_reloads_the_dms_task_in_both_renderings(spec):
+    """The run input full_refresh reaches DMS: a task that is not running is started with reload-target, a
+    running one cannot be reloaded and the run says so (Airflow's CdcIngestOperator decides the same way)."""
+    from edp.aws import calls
+    from tests.test_equivalence import all_states
+
+    states = all_states(asl.render_asl(spec)["States"])
+    route = states["cdc_ingest:route"]["Choices"]
+    assert route[0]["Next"] == "cdc_ingest:running" and states["cdc_ingest:running"]["Type"] == "Fail"
+    assert route[1]["Next"] == "cdc_ingest:reload-target"
+    assert states["cdc_ingest:reload-target"]["Parameters"]["StartReplicationTaskType"] == "reload-target"
+    assert calls.dms_start_type_for_run("stopped", True) == "reload-target"
+    assert calls.dms_start_type_for_run("stopped", False) == "resume-processing"
+    with pytest.raises(ValueError, match="which is running"):
+        calls.dms_start_type_for_run("running", True)

@@ -223,7 +223,7 @@ def task_lists(draw) -> str:
         "tasks": tasks})
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=task_lists())
 def test_random_shapes_render_the_same_work(tmp_path_factory, text):
     path: Path = tmp_path_factory.mktemp("random") / "pipeline.yaml"

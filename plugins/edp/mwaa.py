@@ -32,9 +32,9 @@ from edp.settings import REPO_ROOT, ConfigError
 MWAA_PYTHON = "3.12"        # the Python MWAA runs its Airflow 3 environments on
 TERRAFORM_VERSION = "1.11.4"  # the Terraform CLI this repo is tested with (tests/test_terraform.py runs it)
 MWAA_HOME = "/usr/local/airflow"  # AIRFLOW_HOME on MWAA: dags/ and plugins/ are synced beneath it
-# what edp imports outside edp.local and Airflow itself; MWAA's image has them, listing them keeps the
-# package honest about its needs (the constraints line pins each)
-WORKER_REQUIREMENTS = ("apache-airflow-providers-amazon", "boto3", "PyYAML")
+# what the shipped package imports beyond Airflow itself (pyproject's base dependencies; a test keeps them
+# equal), aiobotocore for the deferrable operators' async hooks; the constraints line pins each
+WORKER_REQUIREMENTS = ("apache-airflow-providers-amazon[aiobotocore]", "boto3", "PyYAML")
 ARTIFACTS = ("plugins.zip", "requirements.txt", "startup.sh")
 DAGS_PREFIX = "dags/"
 GLUE_PREFIX = "glue_scripts/"

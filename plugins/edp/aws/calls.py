@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 # DMS task status -> how to start it; a running (or starting) task is only waited on.
 DMS_START_TYPE = {"ready": "start-replication", "stopped": "resume-processing", "failed": "resume-processing"}
+DMS_RELOAD = "reload-target"  # a full refresh: the task loads every table again (it must not be running)
 DMS_WAIT_STATUSES = ("running", "starting")
 DMS_FAILED_STATUSES = ("failed", "stopped")
 CDC_LATENCY_METRIC = ("AWS/DMS", "CDCLatencyTarget")
@@ -26,6 +27,18 @@ FULL_REFRESH_COMMANDS = ("build", "run", "seed")  # the dbt commands that take -
 
 # The dbt container's entrypoint uploads its target/ under runs/<run folder>/dbt/ of the artifacts bucket.
 RUN_ID_ENV = "EDP_RUN_ID"
+
+
+def dms_start_type_for_run(status: str, full_refresh: bool) -> str | None:
+    """How a run starts the session's task: a full refresh reloads it (only a task that is not running can
+    be), otherwise `dms_start_type`."""
+    if not full_refresh:
+        return dms_start_type(status)
+    if status in DMS_WAIT_STATUSES:
+        raise ValueError("a full refresh reloads the DMS task, which is running: turn the ingestion session off "
+                         "and on again (or stop the task), then run again")
+    dms_start_type(status)  # refuses statuses a task cannot start from
+    return DMS_RELOAD
 
 
 def dms_start_type(status: str) -> str | None:

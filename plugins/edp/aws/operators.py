@@ -60,7 +60,7 @@ class CdcIngestOperator(BaseOperator):
         arn = platform.dms_task_arn
         status = self._describe(arn)["Status"]
         try:
-            start_type = calls.dms_start_type(status)
+            start_type = calls.dms_start_type_for_run(status, bool(context["params"].get("full_refresh")))
         except ValueError as exc:
             raise PermanentError(str(exc)) from exc
         if start_type:

@@ -55,15 +55,24 @@ class CdcIngest(Kind):
                 "Parameters": {"ReplicationTaskArn.$": arn, "StartReplicationTaskType": start_type},
                 "TimeoutSeconds": 300, "ResultPath": None}, ctx.step(task, "wait"))
 
-        start_types = sorted(set(calls.DMS_START_TYPE.values()))
-        routes = [{**is_status(*calls.DMS_WAIT_STATUSES), "Next": ctx.step(task, "wait")}]
+        start_types = sorted({*calls.DMS_START_TYPE.values(), calls.DMS_RELOAD})
+        full_refresh = {"And": [{"Variable": "$.full_refresh", "IsPresent": True},
+                                {"Variable": "$.full_refresh", "BooleanEquals": True}]}
+        # a full refresh reloads the task, which only a task that is not running can do (as in Airflow)
+        routes = [{"And": [full_refresh, is_status(*calls.DMS_WAIT_STATUSES)], "Next": ctx.step(task, "running")},
+                  {"And": [full_refresh, is_status(*calls.DMS_START_TYPE)], "Next": ctx.step(task, calls.DMS_RELOAD)},
+                  {**is_status(*calls.DMS_WAIT_STATUSES), "Next": ctx.step(task, "wait")}]
         routes += [{**is_status(*sorted(k for k, v in calls.DMS_START_TYPE.items() if v == t)),
-                    "Next": ctx.step(task, t)} for t in start_types]
+                    "Next": ctx.step(task, t)} for t in sorted(set(calls.DMS_START_TYPE.values()))]
         latency = f"$.{task.id}.latency"
         states = {
             task.id: {"Type": "Choice", "Comment": "The ingestion session must be on (edp_session).",
                       "Choices": [{"Variable": arn, "IsPresent": True, "Next": ctx.step(task, "count")}],
                       "Default": ctx.step(task, "no_session")},
+            ctx.step(task, "running"): {
+                "Type": "Fail", "Error": "EDP.FullRefreshOfARunningTask",
+                "Cause": "a full refresh reloads the DMS task, which is running: turn the ingestion session off and "
+                         "on again (or stop the task), then run again"},
             ctx.step(task, "no_session"): {
                 "Type": "Fail", "Error": "EDP.NoIngestionSession",
                 "Cause": "no ingestion session is on: turn it on with the edp_session DAG, then run again"},

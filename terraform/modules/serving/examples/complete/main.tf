@@ -64,6 +64,7 @@ resource "aws_subnet" "private" {
 }
 
 resource "aws_security_group" "redshift" {
+  #checkov:skip=CKV2_AWS_5:attached to the workgroup through module.workgroup's security_group_ids, a module call checkov does not follow
   name        = "edp-example-redshift"
   description = "Stand-in for network's tier group of the serving workgroup"
   vpc_id      = aws_vpc.this.id
