@@ -104,7 +104,9 @@ def trigger_from_form(page, url: str) -> str:
 def api_get(page, url: str, path: str):
     """A REST call with the logged-in session's token (the UI keeps it in the `_token` cookie)."""
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "_token")
-    response = page.request.get(f"{url}/api/v2{path}", headers={"Authorization": f"Bearer {token}"})
+    # a busy 2-core machine (the suite's other workers) can hold the API server past the page's 30 s default
+    response = page.request.get(f"{url}/api/v2{path}", headers={"Authorization": f"Bearer {token}"},
+                                timeout=120_000)
     assert response.ok, f"GET {path}: {response.status} {response.text()[:500]}"
     return response.json()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
@@ -27,7 +27,7 @@ from edp.settings import PermanentError
 
 class CdcIngestOperator(BaseOperator):
     """Start or resume the ingestion session's DMS task, then wait until the full load is done and CDC has
-    caught up; each wait is a deferral (TimeDeltaTrigger), not a sleeping worker.
+    caught up; each wait is a deferral (LookAgainTrigger), not a sleeping worker.
 
     :param max_latency_seconds: CDC has caught up when the task's latest target latency is at most this.
     :param aws_conn_id: the Airflow AWS connection.
@@ -84,10 +84,9 @@ class CdcIngestOperator(BaseOperator):
         return self._wait(state)
 
     def _wait(self, state: dict[str, Any]) -> None:
-        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+        from edp.aws.triggers import LookAgainTrigger
 
-        self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=poll_seconds()), end_from_trigger=False),
-                   method_name="poll", kwargs={"event": state})
+        self.defer(trigger=LookAgainTrigger(poll_seconds(), state), method_name="poll")
 
     def _latency(self, since: datetime) -> float | None:
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -144,6 +143,10 @@ class AthenaCheckOperator(BaseOperator):
     def verdict(self, context, event: dict[str, Any] | None = None, query_id: str = "") -> Any:
         if event and event.get("status") not in (None, "success"):
             raise RuntimeError(f"quality gate query {query_id} did not finish: {event}")
+        # the trigger's event names the query too; `airflow dags test` resumes with the event alone
+        query_id = (event or {}).get("value") or query_id
+        if not query_id:
+            raise RuntimeError(f"quality gate {self.task_id}: resumed without its Athena query id ({event})")
         rows = self._hook().get_query_results(query_id)["ResultSet"]["Rows"]
         broken = rows[1]["Data"][0].get("VarCharValue") if len(rows) > 1 else None
         if broken != "0":
