@@ -31,11 +31,15 @@ bind_log_servers_to_loopback()
 
 def airflow_env() -> dict[str, str]:
     """The environment of every Airflow process on the state folder (`edp run`, `edp airflow up`): its private
-    AIRFLOW_HOME (it holds airflow.cfg's keys and the admin password), the repo's DAGs and plugins, loopback."""
+    AIRFLOW_HOME (it holds airflow.cfg's keys and the admin password), the repo's DAGs and plugins, loopback,
+    OpenLineage events into `<state>/lineage/`."""
+    from edp_dev.local.lineage import lineage_config
+
     paths = local_paths()
     home = private_dir(paths.airflow_home)
     _write_local_settings(home)
     return {
+        **lineage_config(),
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),

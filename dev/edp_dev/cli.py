@@ -10,6 +10,7 @@ development checkout); MWAA and the dbt image have only the shipped commands.
     edp emulator             serve the local AWS emulator (moto, with the calls it lacks supplied)
     edp airflow up|down|status     the Airflow UI without Docker (airflow standalone on the local target)
     edp airflow secrets            the password and key files docker-compose.yml reads (.edp/compose/)
+    edp assets render|check  dags/assets.json (the Gold marts, for the DAG's Assets) from dbt's manifest
 """
 
 from __future__ import annotations
@@ -160,6 +161,8 @@ def cmd_demo(args) -> int:
         say(f"done in {time.monotonic() - started:.0f}s")
         say(f"run report: {latest / 'report.html'}")
         say(f"dbt docs:   {latest / 'docs' / 'index.html'}")
+        say(f"history:    {local_paths().artifacts / 'index.html'} (every run: status, tests, freshness, cost)")
+        say(f"lineage:    {local_paths().root / 'lineage'} (OpenLineage events, one JSON file each)")
     return code
 
 
@@ -223,6 +226,19 @@ def cmd_emulator(args) -> int:
 def _interrupt(signum, frame) -> None:
     """SIGTERM handled as Ctrl-C: unwinds through `finally`, which stops what was started."""
     raise KeyboardInterrupt
+
+
+def cmd_assets(args) -> int:
+    from edp_dev import dbt_assets
+
+    if args.action == "render":
+        say(f"wrote {dbt_assets.render()}")
+        return 0
+    if dbt_assets.is_fresh():
+        say("dags/assets.json matches dbt's manifest")
+        return 0
+    say("dags/assets.json is stale: run `edp assets render`")
+    return 1
 
 
 def cmd_airflow(args) -> int:
@@ -307,6 +323,10 @@ def register(sub) -> None:
     p.add_argument("--customers", type=non_negative_int, default=200, help="up: seed an empty source (0: do not seed)")
     p.add_argument("--detach", action="store_true", help="up: return once healthy and leave it running")
     p.set_defaults(func=cmd_airflow)
+
+    p = sub.add_parser("assets", help="dags/assets.json (the Gold marts for the DAG's Assets) from dbt's manifest")
+    p.add_argument("action", choices=("render", "check"))
+    p.set_defaults(func=cmd_assets)
 
 
 def _batch_args(p) -> None:

@@ -101,6 +101,38 @@ def build_dag(spec: Spec, doc_md: str | None = None, target: str | None = None):
     return dag
 
 
+def build_gold_consumer_dag(spec: Spec, doc_md: str | None = None):
+    """`<pipeline>_on_gold`: runs when every Gold mart the pipeline builds has a new version (an asset event
+    from the task that rebuilt it), not on a clock; the place for whatever consumes fresh Gold. Its one task
+    names the marts and the pipeline run that produced them."""
+    from airflow.sdk import DAG, task
+
+    from edp.assets import gold_assets
+
+    p = spec.pipeline
+    marts = gold_assets(spec)
+    with DAG(dag_id=f"{p.id}_on_gold", description="Fresh Gold marts, after each pipeline run that rebuilds them.",
+             schedule=marts, start_date=START_DATE, catchup=False, max_active_runs=1, tags=[*p.tags, "assets"],
+             default_args={"owner": p.owner, "retries": p.retries, "execution_timeout": timedelta(minutes=5)},
+             doc_md=doc_md) as dag:
+
+        @task(task_id="fresh_gold", inlets=marts)
+        def fresh_gold() -> dict[str, list[str]]:
+            """Each Gold mart updated since this DAG last ran, with the pipeline runs that updated it."""
+            from airflow.sdk import get_current_context
+
+            events = get_current_context().get("triggering_asset_events") or {}
+            out = {}
+            for key, items in events.items():
+                name = getattr(key, "name", None) or str(key)
+                out[name] = sorted({str((e.source_run_id if hasattr(e, "source_run_id") else None)
+                                        or getattr(e, "source_dag_id", "?")) for e in items})
+            return out
+
+        fresh_gold()
+    return dag
+
+
 def glue_arguments_of(item: dict) -> dict[str, str]:
     """What a mapped Glue job run takes from one of `check_params`' items."""
     return item["glue_arguments"]
@@ -142,11 +174,14 @@ def _local_task(spec: Spec, task: Task, checked):
     """The local target's task: the runtime runs the kind's local engine (edp_dev)."""
     from airflow.sdk import task as task_decorator
 
-    decorate = task_decorator(
+    from edp.assets import task_assets
+
+    decorate = task_decorator(  # type: ignore[call-overload]  # inlets/outlets go to the operator's **kwargs
         task_id=task.id,
         retries=task.retries,
         execution_timeout=timedelta(minutes=task.timeout_minutes),
         doc_md=f"Task kind `{task.kind}`; arguments: `{task.args}`.",
+        **task_assets(spec, task),
     )
     spec_path = str(spec.path)
     others = tuple(t.id for t in spec.tasks if t.id != task.id)
@@ -154,18 +189,25 @@ def _local_task(spec: Spec, task: Task, checked):
     def run(item: dict | None = None):
         from airflow.sdk import get_current_context
 
-        from edp.runtime import execute
+        from edp.runtime import execute, record_failure
 
         context = get_current_context()
         ti, params = context["ti"], dict(context["params"])
         upstream = {tid: ti.xcom_pull(task_ids=tid, key="metrics") for tid in others} if task.kind == "artifacts" else None
+        started = getattr(context.get("dag_run"), "start_date", None)
+        table = item["table"] if item else None
         try:
-            table = item["table"] if item else None
-            metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table, target="local")
-        except PermanentError as exc:  # retrying cannot fix it (a setting, an undecodable change): fail now
-            from airflow.sdk.exceptions import AirflowFailException
+            metrics = execute(spec_path, task.id, context["run_id"], params, upstream, table=table, target="local",
+                              run_started=started)
+        except Exception as exc:
+            permanent = isinstance(exc, PermanentError)
+            if permanent or ti.try_number > task.retries:  # the last try: the run history shows the failure
+                record_failure(spec_path, task.id, context["run_id"], params, exc, "local", started)
+            if permanent:  # retrying cannot fix it (a setting, an undecodable change): fail now
+                from airflow.sdk.exceptions import AirflowFailException
 
-            raise AirflowFailException(str(exc)) from exc
+                raise AirflowFailException(str(exc)) from exc
+            raise
         ti.xcom_push(key="metrics", value=metrics)
         return metrics
 

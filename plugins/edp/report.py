@@ -1,14 +1,16 @@
 """The run report: one self-contained HTML page (inline SVG charts, no scripts) per pipeline run.
 
-It answers the two questions asked after every nightly run: did the data
-arrive at every layer (rows per layer and table), and where did the time go
-(duration per task).  Target-agnostic: it renders whatever numbers it is given.
+It answers the questions asked after every nightly run: did the data arrive at every layer (rows per layer
+and table), where did the time go (duration per task), did dbt's data tests pass (the failing ones named), how
+fresh is Silver (dbt's source freshness) and what did the run cost (the estimate with its inputs).
+Target-agnostic: it renders whatever numbers it is given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 _COLORS = {"bronze": "#b07a3b", "silver": "#8c96a3", "gold": "#c9a227", "task": "#3b6fb0"}
 
@@ -36,8 +38,39 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float, str]], unit: str = ""
     return "".join(parts)
 
 
+def tests_section(tests: dict[str, Any] | None) -> str:
+    if not tests or not tests.get("total"):
+        return "<p>No dbt test results.</p>"
+    failed = "".join(f"<li><code>{escape(n)}</code></li>" for n in tests.get("failed", []))
+    warned = "".join(f"<li><code>{escape(n)}</code></li>" for n in tests.get("warned", []))
+    return (f'<p id="tests">{tests["passed"]} of {tests["total"]} passed.</p>'
+            + (f"<p>Failed:</p><ul class=\"failed\">{failed}</ul>" if failed else "")
+            + (f"<p>Warned:</p><ul>{warned}</ul>" if warned else ""))
+
+
+def freshness_section(freshness: dict[str, dict[str, Any]] | None) -> str:
+    if not freshness:
+        return "<p>No source freshness results.</p>"
+    rows = "".join(f"<tr><td>{escape(t)}</td><td>{f['lag_seconds']:,.0f} s</td><td>{escape(str(f.get('max_loaded_at')))}</td>"
+                   f"<td>{escape(str(f.get('status')))}</td></tr>" for t, f in sorted(freshness.items()))
+    return ('<table id="freshness"><tr><th>Silver table</th><th>lag</th><th>newest row loaded at</th><th>dbt says</th></tr>'
+            f"{rows}</table>")
+
+
+def cost_section(cost: dict[str, Any] | None) -> str:
+    if not cost:
+        return "<p>No cost estimate.</p>"
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>{line['uses']}</td><td>{line['billed']:,.3f} {escape(line['unit'])}</td>"
+                   f"<td>${line['usd']:.6f}</td></tr>" for name, line in cost["lines"].items())
+    return (f'<p id="cost"><b>${cost["total_usd"]:.4f}</b>: {escape(cost["basis"])}, {escape(cost["region"])} on-demand '
+            f'prices as of {escape(cost["prices_as_of"])} (edp/pricing.py).</p>'
+            f"<table><tr><th>input</th><th>uses</th><th>billed</th><th>USD</th></tr>{rows}</table>")
+
+
 def render(run_id: str, target: str, layers: dict[str, dict[str, int]], durations: dict[str, float],
-           links: dict[str, str], details: dict) -> str:
+           links: dict[str, str], details: dict, tests: dict[str, Any] | None = None,
+           freshness: dict[str, dict[str, Any]] | None = None, cost: dict[str, Any] | None = None,
+           status: str = "success") -> str:
     layer_bars = [(f"{layer} · {table}", rows, _COLORS.get(layer, "#666"))
                   for layer, tables in layers.items() for table, rows in tables.items()]
     totals = {layer: sum(tables.values()) for layer, tables in layers.items()}
@@ -51,12 +84,18 @@ def render(run_id: str, target: str, layers: dict[str, dict[str, int]], duration
 td{{border-bottom:1px solid #ddd;padding:.2rem .8rem}}code{{font-size:.85em}}</style></head>
 <body>
 <h1>EDP pipeline run</h1>
-<p>Run <code>{escape(run_id)}</code> on target <b>{escape(target)}</b>.</p>
+<p>Run <code>{escape(run_id)}</code> on target <b>{escape(target)}</b>: <b id="status">{escape(status)}</b>.</p>
 <h2>Rows per layer</h2>
 <table>{total_rows}</table>
 {bar_chart("Rows per layer and table", layer_bars)}
 <h2>Task durations</h2>
 {bar_chart("Task duration", task_bars, " s")}
+<h2>dbt tests</h2>
+{tests_section(tests)}
+<h2>Source freshness</h2>
+{freshness_section(freshness)}
+<h2>Cost</h2>
+{cost_section(cost)}
 <h2>Artifacts</h2><ul>{link_items}</ul>
 <h2>Details</h2><table>{detail_rows}</table>
 </body></html>

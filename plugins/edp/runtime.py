@@ -114,10 +114,14 @@ def cached_spec(path: str) -> Spec:
     return load_spec(path)
 
 
+# target -> where a run's failure is recorded for the run history (the aws target records none yet)
+FAILURE_RECORDERS = {"local": "edp_dev.local.publish:record_failure"}
+
+
 def execute(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], upstream_metrics: dict | None = None,
-            table: str | None = None, target: str = "local") -> dict:
+            table: str | None = None, target: str = "local", run_started: Any = None) -> dict:
     """Run one task of the task list on the local target for one run (and one table, for mapped tasks);
-    returns its metrics."""
+    returns its metrics. `run_started` (the run's start) is for the artifacts task's run record."""
     spec = cached_spec(spec_path)
     task: Task = spec.task(task_id)
     run = run_context(spec, run_id, params, target)
@@ -130,6 +134,7 @@ def execute(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], u
         kwargs["table"] = table
     if task.kind == "artifacts":
         kwargs["upstream_metrics"] = upstream_metrics or {}
+        kwargs["started_at"] = run_started
     try:
         metrics = fn(task, run, **kwargs)
     except Exception as exc:  # named in the log in one line, which `edp run` shows (the traceback follows)
@@ -137,6 +142,19 @@ def execute(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], u
         raise
     log.info("edp: %s finished: %s", task.id, metrics)
     return metrics
+
+
+def record_failure(spec_path: str, task_id: str, run_id: str, params: dict[str, Any], error: BaseException,
+                   target: str = "local", run_started: Any = None) -> None:
+    """Put a task's final failure into the run history. Never raises: the task's own failure stands."""
+    recorder = FAILURE_RECORDERS.get(target)
+    if recorder is None:
+        return
+    try:
+        spec = cached_spec(spec_path)
+        _function(recorder)(run_context(spec, run_id, params, target), spec.task(task_id), error, run_started)
+    except Exception as exc:  # noqa: BLE001 - a record that cannot be written must not mask the failure
+        log.warning("edp: the failure of %s was not recorded in the run history: %s", task_id, exc)
 
 
 def session_step(spec_path: str, mode: str, step: str, run_id: str, params: dict[str, Any]) -> dict:

@@ -108,7 +108,10 @@ def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundatio
     (target / "manifest.json").write_text("{}")
     (target / "run_results.json").write_text(json.dumps({"results": [
         {"unique_id": "model.edp.fct_orders", "status": "success", "execution_time": 2.0,
-         "adapter_response": {"rows_affected": 7}}]}))
+         "adapter_response": {"rows_affected": 7, "data_scanned_in_bytes": 2_000_000_000}},
+        {"unique_id": "test.edp.not_null_fct_orders_id.ab12", "status": "fail", "adapter_response": {}}]}))
+    (target / "sources.json").write_text(json.dumps({"results": [
+        {"unique_id": "source.edp.silver.orders", "status": "pass", "max_loaded_at_time_ago_in_s": 90.0}]}))
     # the image's entrypoint: runs the command, uploads target/ even when the command fails, keeps its exit code
     env = {**os.environ, "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_ACCESS_KEY_ID": "emulator",
            "AWS_SECRET_ACCESS_KEY": "emulator", "AWS_DEFAULT_REGION": "eu-central-1", "DBT_TARGET_PATH": str(target),
@@ -128,6 +131,14 @@ def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundatio
     assert metrics["layers"]["gold"] == {"fct_orders": 7} and metrics["durations"] == {"dbt_build": 4.0}
     assert b"fct_orders" in s3.get_object(Bucket="edp-emulator-artifacts", Key=f"{prefix}report.html")["Body"].read()
     assert s3.get_object(Bucket="edp-emulator-artifacts", Key="runs/latest")["Body"].read().decode().strip() == prefix
+    # the run's tests, Silver's freshness and the cost from Athena's bytes scanned; the history under runs/
+    assert metrics["tests"]["failed"] == ["not_null_fct_orders_id"] and metrics["silver_lag_seconds"] == 90.0
+    athena = metrics["cost"]["lines"]["athena_bytes_scanned"]
+    assert athena["billed"] == 2_000_000_000 + 10 * 1024 * 1024 and metrics["cost"]["basis"] == "estimate from the run's AWS figures"
+    history = s3.get_object(Bucket="edp-emulator-artifacts", Key="runs/index.html")["Body"].read().decode()
+    assert 'href="manual__2026-11-23T02_00_00_00_00/report.html"' in history and "not_null_fct_orders_id" in history
+    store = publish.S3Artifacts(s3, "edp-emulator-artifacts")  # what the Airflow UI's pages read
+    assert store.latest_folder() == "manual__2026-11-23T02_00_00_00_00" and store.get("runs/nope.html") is None
 
 
 def test_the_pipeline_alerts_on_failure_and_on_a_late_nightly_run(spec):

@@ -62,3 +62,50 @@ def test_seed_run_change_run_then_every_layer_matches_the_source(pipeline_home):
     assert any(k.startswith("bronze_to_silver[") for k in metrics["durations"])
     report = (run_folder / "report.html").read_text()
     assert "<svg" in report and "Rows per layer" in report and "Task duration" in report
+    assert_history_tests_freshness_and_cost(paths, run_folder, metrics, report)
+    assert_lineage_chains_postgres_to_gold(paths, conn_tables=source_db.TABLES)
+
+
+def assert_lineage_chains_postgres_to_gold(paths, conn_tables):
+    """The OpenLineage provider's file transport left one JSON event per file under <state>/lineage/; the
+    COMPLETE events of the pipeline's tasks chain: PostgreSQL tables -> Bronze -> Silver -> Gold, each
+    task's outputs being the next task's inputs by namespace and name."""
+    events = [json.loads(p.read_text()) for p in sorted(paths.root.joinpath("lineage").glob("event*"))]
+    complete = [e for e in events if e.get("eventType") == "COMPLETE" and e["job"]["name"].startswith("edp_pipeline.")]
+    assert complete, f"no COMPLETE events among {len(events)} in {paths.root / 'lineage'}"
+
+    def io(task: str, side: str) -> set[tuple[str, str]]:
+        return {(d["namespace"], d["name"]) for e in complete if e["job"]["name"] == f"edp_pipeline.{task}"
+                for d in e.get(side, [])}
+
+    sources = io("cdc_ingest", "inputs")
+    assert {n.rsplit(".", 1)[-1] for _, n in sources} == set(conn_tables)
+    assert all(ns.startswith("postgres://127.0.0.1:") for ns, _ in sources)
+    bronze = io("cdc_ingest", "outputs")
+    assert len(bronze) == len(conn_tables) and bronze == io("bronze_to_silver", "inputs")
+    silver = io("bronze_to_silver", "outputs")
+    assert len(silver) == len(conn_tables) and io("dbt_build", "inputs") == silver
+    gold = {n for _, n in io("dbt_build", "outputs")}
+    assert "gold.daily_revenue" in gold and len(gold) == 3
+
+
+def assert_history_tests_freshness_and_cost(paths, run_folder, metrics, report):
+    """The run history lists both runs, newest first, linked to their reports; each run's metrics carry its dbt
+    tests, Silver's freshness from dbt and the cost estimate from this machine's figures."""
+    import re
+
+    from edp import pricing
+
+    assert metrics["status"] == "success" and metrics["duration_seconds"] > 0
+    assert metrics["tests"]["total"] > 10 and metrics["tests"]["failed"] == []
+    assert set(metrics["freshness"]) == set(source_db.TABLES) and 0 <= metrics["silver_lag_seconds"] < 3600
+    cost = metrics["cost"]
+    assert cost["basis"].startswith("estimate of the AWS cost") and cost["region"] == pricing.REGION
+    assert len(cost["inputs"]["glue_job_seconds"]) == len(source_db.TABLES) and cost["total_usd"] > 0
+    assert {"ecs_task_seconds", "crawler_seconds", "athena_bytes_scanned", "dms_hours", "rds_hours"} <= set(cost["lines"])
+    assert 'id="tests"' in report and 'id="freshness"' in report and 'id="cost"' in report
+    page = paths.artifacts.joinpath("index.html").read_text()
+    links = re.findall(r'<a href="(runs/[^"]+/report.html)">', page)
+    assert len(links) == 2 and links[0] == f"runs/{run_folder.name}/report.html"
+    assert all(paths.artifacts.joinpath(link).is_file() for link in links)
+    assert page.count('<tr class="run success">') == 2 and f"${cost['total_usd']:.4f}" in page

@@ -70,10 +70,10 @@ def test_pipeline_runs_on_the_aws_target(platform, spec):
     assert [c["Name"] for _, op, c in calls if op == "StartCrawler"] == [foundation["crawlers"]["crawl_silver"]]
     assert [op for _, op, _ in calls if op == "StartQueryExecution"], "the quality gate asked Athena"
     assert not [op for _, op, _ in calls if op == "BatchExecuteStatement"], "serving off: the load is skipped"
-    (ecs_run,) = [c for _, op, c in calls if op == "RunTask"]
-    override = ecs_run["overrides"]["containerOverrides"][0]
-    assert override["command"] == ["dbt", "build", "--target", "athena"]
-    assert ecs_run["taskDefinition"] == foundation["ecs"]["task_definition_arn"]
+    ecs_runs = [c for _, op, c in calls if op == "RunTask"]
+    assert [r["overrides"]["containerOverrides"][0]["command"] for r in ecs_runs] == [
+        ["dbt", "source", "freshness", "--target", "athena"], ["dbt", "build", "--target", "athena"]]
+    assert {r["taskDefinition"] for r in ecs_runs} == {foundation["ecs"]["task_definition_arn"]}
     assert ("AmazonDMSv20160101", "StartReplicationTask") in ops
     # published: the container's dbt files and the run's metrics and report
     s3 = emulator.client("s3")

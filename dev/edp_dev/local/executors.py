@@ -115,5 +115,5 @@ def serving_load(task: Task, run: RunContext) -> dict:
                                 paths.catalog / catalog.CATALOG_FILE, conn.dsn())
 
 
-def artifacts(task: Task, run: RunContext, upstream_metrics: dict) -> dict:
-    return publish.publish_run(run, upstream_metrics)
+def artifacts(task: Task, run: RunContext, upstream_metrics: dict, started_at=None) -> dict:
+    return publish.publish_run(run, upstream_metrics, started_at)

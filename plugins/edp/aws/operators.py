@@ -195,4 +195,5 @@ class PublishArtifactsOperator(BaseOperator):
         s3 = S3Hook(aws_conn_id=self.aws_conn_id or aws_conn_id()).conn
         return publish_run(s3, Platform.load().bucket("artifacts"), context["run_id"],
                            {k: v for k, v in metrics.items() if v}, target="aws",
-                           tables=tuple(params.get("tables") or ()), full_refresh=bool(params.get("full_refresh")))
+                           tables=tuple(params.get("tables") or ()), full_refresh=bool(params.get("full_refresh")),
+                           started_at=getattr(context.get("dag_run"), "start_date", None))

@@ -5,22 +5,28 @@ Two halves, because the dbt container's files die with it: the container's entry
 target/ (manifest, run results, catalog, static docs) under `dbt/` as soon as dbt exits
 (`upload_dbt_target`), and the pipeline's artifacts task then checks they are there and adds the run's
 metrics and report (`publish_run`).  Airflow runs the second half on its worker; Step Functions runs it
-in the same image (`edp artifacts publish`).  Neither needs Airflow: any S3 client will do.
+in the same image (`edp artifacts publish`).  Neither needs Airflow: any S3 client will do.  Each publish
+also rebuilds the run history, `runs/index.html`, from every run's metrics.json under `runs/`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from edp import report
+from edp import history, report, run_record
 from edp.runtime import run_folder
+from edp.spec import Spec, SpecError, load_spec
+
+log = logging.getLogger(__name__)
 
 DBT_FILES = {"manifest.json": "application/json", "run_results.json": "application/json",
-             "catalog.json": "application/json", "static_index.html": "text/html"}
+             "catalog.json": "application/json", "static_index.html": "text/html",
+             "sources.json": "application/json"}  # sources.json: the source_freshness step's results
 REQUIRED_DBT_FILES = ("manifest.json", "run_results.json")
 BUCKET_ENV = "EDP_ARTIFACTS_BUCKET"
 
@@ -42,9 +48,12 @@ def upload_dbt_target(s3, bucket: str, run_id: str, target_dir: Path) -> list[st
 
 
 def publish_run(s3, bucket: str, run_id: str, upstream_metrics: dict, target: str = "aws",
-                tables: tuple[str, ...] = (), full_refresh: bool = False) -> dict[str, Any]:
-    """The pipeline's half: fails when the dbt container left nothing, else writes metrics and the report."""
+                tables: tuple[str, ...] = (), full_refresh: bool = False, spec: Spec | None = None,
+                started_at: Any = None) -> dict[str, Any]:
+    """The pipeline's half: fails when the dbt container left nothing, else writes metrics, the report and the
+    run history."""
     started = time.monotonic()
+    spec = spec or task_list()
     prefix = run_prefix(run_id)
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}dbt/").get("Contents", [])
     present = {obj["Key"].rsplit("/", 1)[-1] for obj in listed}
@@ -52,22 +61,58 @@ def publish_run(s3, bucket: str, run_id: str, upstream_metrics: dict, target: st
     if missing:
         raise FileNotFoundError(f"s3://{bucket}/{prefix}dbt/ lacks {', '.join(missing)}: the dbt container uploads them "
                                 "when dbt exits; see the dbt task's log for why it did not")
-    results = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}dbt/run_results.json")["Body"].read())
-    gold = gold_rows(results)
-    seconds = report.durations(upstream_metrics) or model_seconds(results)
-    metrics = {"run_id": run_id, "target": target, "tables": list(tables), "full_refresh": full_refresh,
-               "layers": {"gold": gold}, "durations": seconds, "tasks": upstream_metrics}
+    results = _json(s3, bucket, f"{prefix}dbt/run_results.json")
+    sources = _json(s3, bucket, f"{prefix}dbt/sources.json") if "sources.json" in present else None
+    metrics = run_record.build(spec, run_id, target, started_at=started_at, tables=tables, full_refresh=full_refresh,
+                               layers={"gold": gold_rows(results)}, task_metrics=upstream_metrics,
+                               run_results=results, sources=sources,
+                               durations=report.durations(upstream_metrics) or model_seconds(results))
     links = {name: f"dbt/{name}" for name in sorted(present)}
-    links["metrics.json"] = "metrics.json"
-    html = report.render(run_id, target, {"gold": gold}, seconds, links,
-                         {"tables": ", ".join(tables) or "all", "full refresh": full_refresh,
-                          "dbt": ", ".join(f"{k}: {v}" for k, v in sorted(statuses(results).items()))})
+    links.update({"metrics.json": "metrics.json", "run history": "../index.html"})
+    html = run_record.render_report(metrics, links, {
+        "tables": ", ".join(tables) or "all", "full refresh": full_refresh,
+        "dbt": ", ".join(f"{k}: {v}" for k, v in sorted(statuses(results).items()))})
     s3.put_object(Bucket=bucket, Key=f"{prefix}metrics.json", Body=json.dumps(metrics, indent=1, default=str).encode(),
                   ContentType="application/json")
     s3.put_object(Bucket=bucket, Key=f"{prefix}report.html", Body=html.encode(), ContentType="text/html")
     s3.put_object(Bucket=bucket, Key="runs/latest", Body=f"{prefix}\n".encode(), ContentType="text/plain")
+    write_history(s3, bucket)
     return {"uri": f"s3://{bucket}/{prefix}", "report": f"s3://{bucket}/{prefix}report.html",
-            "dbt_files": sorted(present), "seconds": round(time.monotonic() - started, 3)}
+            "history": f"s3://{bucket}/{HISTORY_KEY}", "dbt_files": sorted(present),
+            "cost_usd": metrics["cost"]["total_usd"], "seconds": round(time.monotonic() - started, 3)}
+
+
+HISTORY_KEY = "runs/index.html"
+
+
+def task_list() -> Spec | None:
+    """The task list, which prices the tasks' seconds; the dbt image (Step Functions' publishing) has none, and
+    the estimate then holds what dbt's files say (Athena bytes scanned)."""
+    try:
+        return load_spec(os.environ.get("EDP_TASK_LIST") or None)
+    except (OSError, SpecError) as exc:
+        log.info("no task list to price the tasks' seconds (%s): the cost holds dbt's Athena bytes only", exc)
+        return None
+
+
+def _json(s3, bucket: str, key: str) -> dict:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def write_history(s3, bucket: str) -> str:
+    """`runs/index.html` from every `runs/<run>/metrics.json`; an unreadable one is logged and left out."""
+    runs = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="runs/"):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if key.count("/") == 2 and key.endswith("/metrics.json"):
+                try:
+                    runs.append(history.load(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), f"s3://{bucket}/{key}"))
+                except history.BadMetrics as exc:
+                    log.warning("run history: %s is left out", exc)
+    html = history.render(runs, lambda m: f"{run_folder(str(m['run_id']))}/report.html")
+    s3.put_object(Bucket=bucket, Key=HISTORY_KEY, Body=html.encode(), ContentType="text/html")
+    return HISTORY_KEY
 
 
 def model_seconds(results: dict) -> dict[str, float]:
@@ -88,6 +133,35 @@ def gold_rows(results: dict) -> dict[str, int]:
         if r["unique_id"].startswith("model.") and (r.get("adapter_response") or {}).get("rows_affected") is not None:
             rows[r["unique_id"].split(".")[-1]] = int(r["adapter_response"]["rows_affected"])
     return rows
+
+
+class S3Artifacts:
+    """The artifacts bucket as the Airflow UI's pages read it (`edp.ui.ArtifactStore`)."""
+
+    def __init__(self, s3, bucket: str):
+        self.s3, self.bucket = s3, bucket
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
+    def latest_folder(self) -> str | None:
+        body = self.get("runs/latest")
+        return body.decode().strip().strip("/").split("/")[-1] if body else None
+
+    def docs_key(self, folder: str) -> str:
+        return f"runs/{folder}/dbt/static_index.html"
+
+
+def artifact_store() -> S3Artifacts:
+    """The deployment's artifacts bucket (the foundation's published outputs), through Airflow's AWS connection."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from edp.aws.names import Platform, aws_conn_id
+
+    return S3Artifacts(S3Hook(aws_conn_id=aws_conn_id()).conn, Platform.load().bucket("artifacts"))
 
 
 def bucket_from_env() -> str:

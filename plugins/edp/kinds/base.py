@@ -158,13 +158,15 @@ class DagContext:
         DAG renders templates as native objects, so a list stays a list."""
         return "{{ edp." + expression + " }}"
 
-    @staticmethod
-    def task_kwargs(task: Task) -> dict[str, Any]:
-        """What every operator of a task gets from the task list: retries, timeout and a description."""
+    def task_kwargs(self, task: Task) -> dict[str, Any]:
+        """What every operator of a task gets from the task list: retries, timeout, a description, and the
+        Assets it reads and writes (`edp.assets`)."""
         from datetime import timedelta
 
+        from edp.assets import task_assets
+
         return {"retries": task.retries, "execution_timeout": timedelta(minutes=task.timeout_minutes),
-                "doc_md": f"Task kind `{task.kind}`; arguments: `{task.args}`."}
+                "doc_md": f"Task kind `{task.kind}`; arguments: `{task.args}`.", **task_assets(self.spec, task)}
 
     def tables_of(self, task: Task) -> Any:
         """What a mapped task expands over: the Glue job arguments of each table the run selected."""
