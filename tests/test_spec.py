@@ -32,7 +32,7 @@ def test_valid_list_loads_in_dependency_order(tmp_path):
 
 
 def test_repo_task_list_is_valid(spec):
-    assert [t.kind for t in topological_order(spec)] == ["cdc_ingest", "glue_job", "glue_crawler", "dbt",
+    assert [t.kind for t in topological_order(spec)] == ["cdc_ingest", "glue_job", "glue_crawler", "dbt", "dbt",
                                                          "quality_gate", "serving_load", "artifacts"]
     assert spec.table_names == ("customers", "products", "orders", "order_items")
 
