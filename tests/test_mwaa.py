@@ -32,9 +32,9 @@ def test_plugins_zip_holds_the_edp_package_at_its_root(built):
         infos = zf.infolist()
     names = [i.filename for i in infos]
     assert {"edp/__init__.py", "edp/dag_factory.py", "edp/spec.py", "edp/operators/terraform.py"} <= set(names)
-    assert names[0] == ".airflowignore" and all(n.startswith("edp/") for n in names[1:])
+    assert names[:2] == [".airflowignore", "edp_ui.py"] and all(n.startswith("edp/") for n in names[2:])
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
-    assert names[1:] == sorted(names[1:]) and {i.date_time for i in infos} == {mwaa.ZIP_TIME}
+    assert names[2:] == sorted(names[2:]) and {i.date_time for i in infos} == {mwaa.ZIP_TIME}
 
 
 DEV_ONLY = re.compile(r"^\s*(?:from|import)\s+(moto|pytest|playwright|edp_dev|pyspark|duckdb|dbt|psycopg2|pyarrow)\b",
@@ -163,7 +163,8 @@ def repo(tmp_path):
     ignore = shutil.ignore_patterns(".terraform", "__pycache__", "*.tfstate*")
     for folder in ("dags", "terraform", "glue_scripts", "plugins/edp", "constraints"):
         shutil.copytree(REPO_ROOT / folder, root / folder, ignore=ignore)
-    shutil.copyfile(REPO_ROOT / "plugins" / ".airflowignore", root / "plugins" / ".airflowignore")
+    for name in (".airflowignore", *mwaa.PLUGIN_MODULES):
+        shutil.copyfile(REPO_ROOT / "plugins" / name, root / "plugins" / name)
     return root
 
 

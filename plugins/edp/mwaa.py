@@ -34,7 +34,8 @@ TERRAFORM_VERSION = "1.11.4"  # the Terraform CLI this repo is tested with (test
 MWAA_HOME = "/usr/local/airflow"  # AIRFLOW_HOME on MWAA: dags/ and plugins/ are synced beneath it
 # what the shipped package imports beyond Airflow itself (pyproject's base dependencies; a test keeps them
 # equal), aiobotocore for the deferrable operators' async hooks; the constraints line pins each
-WORKER_REQUIREMENTS = ("apache-airflow-providers-amazon[aiobotocore]", "boto3", "PyYAML")
+WORKER_REQUIREMENTS = ("apache-airflow-providers-amazon[aiobotocore]", "apache-airflow-providers-openlineage", "boto3",
+                       "PyYAML")
 ARTIFACTS = ("plugins.zip", "requirements.txt", "startup.sh")
 DAGS_PREFIX = "dags/"
 GLUE_PREFIX = "glue_scripts/"
@@ -81,11 +82,16 @@ def _files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
+PLUGIN_MODULES = ("edp_ui.py",)  # the plugins folder's own Airflow plugins (the UI pages: edp.ui)
+
+
 def write_plugins_zip(plugins_dir: Path, dest: Path) -> None:
-    """The `edp` package as `edp/...` entries, sorted, with fixed times and modes, and the plugins folder's
-    .airflowignore that keeps Airflow's plugin loader from importing the package's files by bare name."""
+    """The `edp` package as `edp/...` entries, sorted, with fixed times and modes, the plugins folder's
+    .airflowignore that keeps Airflow's plugin loader from importing the package's files by bare name, and
+    the Airflow plugins beside it (PLUGIN_MODULES)."""
     with zipfile.ZipFile(dest, "w") as zf:
-        for path in [plugins_dir / ".airflowignore", *_files(plugins_dir / "edp")]:
+        for path in [plugins_dir / ".airflowignore", *(plugins_dir / name for name in PLUGIN_MODULES),
+                     *_files(plugins_dir / "edp")]:
             info = zipfile.ZipInfo(path.relative_to(plugins_dir).as_posix(), ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
