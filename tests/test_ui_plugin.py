@@ -17,7 +17,7 @@ def test_the_plugin_mounts_its_app_and_adds_menu_entries_and_a_run_tab():
     assert views["edp-run-report"]["href"] == "/edp/run/{DAG_ID}/{RUN_ID}"
     assert views["edp-run-report"]["destination"] == "dag_run"
     routes = {r.path for r in plugin.fastapi_apps[0]["app"].routes}
-    assert {"/", "/runs/{key:path}", "/run/{dag_id}/{run_id}", "/docs"} <= routes
+    assert routes == {"/", "/runs/{key:path}", "/run/{dag_id}/{run_id}", "/docs"}  # /docs is dbt's, no Swagger
 
 
 @pytest.mark.parametrize("key", ["runs/../pg/conn.json", "runs//x", "pg/conn.json", "runs/a/../../x", "/etc/passwd",

@@ -74,7 +74,8 @@ def _can_read_runs() -> Any:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="EDP pages", dependencies=[_can_read_runs()])
+    # no Swagger UI or schema: /docs is dbt's docs here, and the pages are not an API to browse
+    app = FastAPI(title="EDP pages", dependencies=[_can_read_runs()], docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/")
     def index() -> RedirectResponse:
