@@ -10,6 +10,7 @@ import pytest
 from edp.kinds.base import resource_name
 from edp.settings import glue_scripts_dir
 from edp_dev.local import dms_format
+from edp_dev.local.glue import glue_runtime
 from tests.terraform.conftest import applied_example, requires_terraform
 
 pytestmark = [requires_terraform, pytest.mark.integration]
@@ -38,7 +39,7 @@ def test_glue_jobs_per_task_run_the_repo_script_with_lake_locations(applied):
         assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-example-bronze"
         assert job["DefaultArguments"]["--silver_path"] == "s3://edp-example-silver"
         assert job["DefaultArguments"]["--schema"] == "public"
-        assert job["GlueVersion"] == "5.0"
+        assert job["GlueVersion"] == glue_runtime()["glue_version"]
     # workers per run: the task's own (4), else the kind's default (2); only a mapped job runs per table at once
     assert (mapped["NumberOfWorkers"], single["NumberOfWorkers"]) == (4, 2)
     assert (mapped["ExecutionProperty"]["MaxConcurrentRuns"], single["ExecutionProperty"]["MaxConcurrentRuns"]) == (8, 1)

@@ -6,19 +6,41 @@ table, which is what keeps a local pipeline run in seconds rather than minutes.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import json
 import os
 import sys
 from functools import cache, lru_cache
 from types import ModuleType
 
-from edp.settings import ConfigError, glue_scripts_dir
+from edp.settings import REPO_ROOT, ConfigError, glue_scripts_dir
+
+# Glue's runtime, named once: Terraform's processing module reads the Glue version from this file, and the
+# local PySpark must be that version's Spark, or "runs on Glue unchanged" is not what the tests prove
+GLUE_RUNTIME_FILE = REPO_ROOT / "terraform" / "modules" / "processing" / "glue_runtime.json"
+
+
+@cache
+def glue_runtime() -> dict[str, str]:
+    """The Glue version the jobs run and what it brings (Spark, Python, Scala, Java, Iceberg)."""
+    return json.loads(GLUE_RUNTIME_FILE.read_text())
+
+
+def check_spark_version() -> None:
+    """A PySpark other than Glue's would test another engine than the one that runs the scripts."""
+    installed = importlib.metadata.version("pyspark")
+    wanted = glue_runtime()["spark"]
+    if installed != wanted:
+        raise ConfigError(f"PySpark {installed} is installed but Glue {glue_runtime()['glue_version']} runs Spark "
+                          f"{wanted} ({GLUE_RUNTIME_FILE.relative_to(REPO_ROOT)}); re-run scripts/setup.sh")
 
 
 @lru_cache(maxsize=1)
 def spark_session():
     from pyspark.sql import SparkSession
 
+    check_spark_version()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # keep the driver's ports on loopback
     return (

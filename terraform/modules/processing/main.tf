@@ -1,5 +1,8 @@
 locals {
   tags = merge({ "edp:module" = "processing" }, var.tags)
+  # Glue's runtime in one place: the Glue version the jobs run and the Spark, Python and Iceberg it brings; the
+  # local PySpark pin follows it and tests/glue/test_glue_runtime.py fails when the two disagree
+  glue_runtime = jsondecode(file("${path.module}/glue_runtime.json"))
   # each script once, however many jobs run it
   scripts = toset([for job in values(var.glue_jobs) : job.script])
   # what a crawler of each layer reads: Bronze under the source schema DMS writes, Silver and Gold whole
@@ -60,7 +63,7 @@ resource "aws_glue_job" "this" {
   for_each               = var.glue_jobs
   name                   = "${var.name_prefix}-${each.value.name_suffix}"
   role_arn               = var.glue_role_arn
-  glue_version           = var.glue_version
+  glue_version           = local.glue_runtime.glue_version
   worker_type            = var.glue_worker_type
   number_of_workers      = each.value.workers # per run, a session's glue_workers knob overrides it
   timeout                = 60
