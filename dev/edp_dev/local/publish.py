@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from edp import report
 from edp.runtime import RunContext
 from edp.settings import local_paths
+from edp_dev.local import iceberg
 from edp_dev.local.dbt_cli import BUILD_RESULTS
 
 DBT_FILES = {"manifest.json": "manifest.json", BUILD_RESULTS: "run_results.json", "catalog.json": "catalog.json"}
@@ -29,7 +30,7 @@ def layer_rows(run: RunContext) -> dict[str, dict[str, int]]:
     spec = run.spec
     bronze = {t: sum(pq.read_metadata(f).num_rows for f in (paths.bronze / spec.source_schema / t).glob("*.parquet"))
               for t in spec.table_names}
-    silver = {t: sum(pq.read_metadata(f).num_rows for f in (paths.silver / t).glob("*.parquet")) for t in spec.table_names}
+    silver = {t: iceberg.row_count(paths.silver / t) if iceberg.exists(paths.silver / t) else 0 for t in spec.table_names}
     gold: dict[str, int] = {}
     con = duckdb.connect(str(paths.warehouse / "warehouse.duckdb"), read_only=True)
     try:
