@@ -3,28 +3,31 @@
 One script for AWS Glue and for local PySpark, unchanged.  Three layers:
 
 * pure DataFrame functions (`with_op`, `apply_cdc`) that the unit tests call;
-* one I/O layer (`BronzeToSilver`) that lists, reads and writes through Hadoop's
-  FileSystem API, so the same code serves `s3://` on Glue and `file://` here;
+* one I/O layer (`BronzeToSilver`) that lists and reads Bronze through Hadoop's
+  FileSystem API (`s3://` on Glue, `file://` here) and writes Silver as Apache
+  Iceberg tables (the Glue Data Catalog on Glue, a path catalog here);
 * a thin `main` that reads Glue-style `--name value` arguments (with
   `awsglue.utils.getResolvedOptions` when it is importable).
 
 Incremental: a bookmark beside the Silver data records each merged Bronze file
 with its size and modification time, and a run reads only files it has not seen
 in that form.  A new or rewritten full-load (`LOAD*`) file means the source was
-reloaded (DMS rewrites the load files in place), so Silver is rebuilt from the
-load files and the changes written after them.  Deleted keys are kept as
-tombstones (key and change sequence) beside Silver, so a change delivered again
-or out of order cannot bring back a row deleted since.  An update that moved a
-row to a new key carries the old key as its before image (`BI_<key>`) and
-deletes it.  Files of different schemas (a column added or widened mid-stream)
-are read together with their columns merged.  Silver is replaced by writing a
-new copy and swapping folders, and the bookmark is written last: re-running
+reloaded (DMS rewrites the load files in place), so Silver is replaced from the
+load files and the changes written after them.  Otherwise the changes are merged
+(MERGE INTO) into the rows of the keys they touch.  Deleted keys are kept in a
+tombstones table, so a change delivered again or out of order cannot bring back
+a row deleted since.  An update that moved a row to a new key carries the old key
+as its before image (`BI_<key>`) and deletes it.  Files of different schemas (a
+column added or widened mid-stream) are read together with their columns merged,
+and Silver's schema evolves to match.  Every write to a table is one Iceberg
+commit, so no reader sees part of one; the bookmark is written last: re-running
 after any crash merges the same changes again, which the merge absorbs (it is
 idempotent), so no change is lost or applied twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import sys
@@ -34,6 +37,7 @@ from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, DecimalType
 
 DEFAULTS = {
     "op_column": "Op",
@@ -41,6 +45,7 @@ DEFAULTS = {
     "seq_column": "dms_change_seq",
 }
 REQUIRED = ("JOB_NAME", "bronze_path", "silver_path", "schema", "table", "primary_key")
+OPTIONAL = ("catalog", "namespace")  # Silver's Iceberg catalog and database on Glue (see silver_catalog)
 BEFORE_IMAGE_PREFIX = "BI_"  # DMS's add-before-image-columns rule (pk-only) on CDC rows
 _ROW_NUMBER = "__edp_rank"
 
@@ -121,8 +126,37 @@ def deleted_keys(latest: DataFrame, primary_key: list[str], op_column: str = DEF
 
 
 # -- I/O -----------------------------------------------------------------------------------------
+ICEBERG = "org.apache.iceberg.spark.SparkCatalog"
+TOMBSTONES_PREFIX = "_tombstones_"  # a table's tombstones table; the leading underscore hides it from listings
+
+
+def silver_catalog(spark: SparkSession, silver_root: str, catalog: str = "", namespace: str = "") -> tuple[str, str]:
+    """The Iceberg catalog and namespace of Silver's tables. On Glue the job's `--conf` configures the Glue
+    Data Catalog and `--catalog`/`--namespace` name it and Silver's database. Without them, Silver's folder is
+    a path (hadoop) catalog: the warehouse is its parent and the namespace its name, so table `t` lives in
+    `<silver_path>/t`; the commit there is the atomic creation of the table's next `vN.metadata.json`."""
+    if catalog:
+        return catalog, namespace or silver_root.rsplit("/", 1)[-1]
+    warehouse, _, name = silver_root.rpartition("/")
+    catalog = "edp_" + hashlib.sha1(warehouse.encode()).hexdigest()[:12]
+    key = f"spark.sql.catalog.{catalog}"
+    if spark.conf.get(key, None) is None:
+        spark.conf.set(key, ICEBERG)
+        spark.conf.set(f"{key}.type", "hadoop")
+        spark.conf.set(f"{key}.warehouse", warehouse)
+    return catalog, namespace or name
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
 class BronzeToSilver:
-    """Reads new Bronze files of one table, merges them and swaps in the new Silver copy."""
+    """Reads new Bronze files of one table and commits them to its Silver Iceberg table.
+
+    Every change to Silver is one Iceberg commit: readers see the snapshot before it or after it, never a
+    part. The tombstones table commits first, Silver second and the bookmark last; a crash between any two
+    leaves a state that re-merging the same files turns into the same result (the merge is idempotent)."""
 
     def __init__(self, spark: SparkSession, options: dict[str, str]):
         self.spark = spark
@@ -131,42 +165,113 @@ class BronzeToSilver:
         self.keys = [k.strip() for k in self.opts["primary_key"].split(",") if k.strip()]
         self.bronze_dir = f"{self.opts['bronze_path'].rstrip('/')}/{self.opts['schema']}/{self.table}"
         silver_root = self.opts["silver_path"].rstrip("/")
-        self.silver_dir = f"{silver_root}/{self.table}"
-        self.tombstone_dir = f"{silver_root}/_tombstones/{self.table}"
-        # where a swap parks the copy it replaces until the new one is in place
-        self.backups = {self.silver_dir: f"{silver_root}/_previous/{self.table}",
-                        self.tombstone_dir: f"{silver_root}/_previous/_tombstones/{self.table}"}
+        catalog, namespace = silver_catalog(spark, silver_root, self.opts.get("catalog", ""),
+                                            self.opts.get("namespace", ""))
+        self.silver = f"{_q(catalog)}.{_q(namespace)}.{_q(self.table)}"
+        self.tombstones = f"{_q(catalog)}.{_q(namespace)}.{_q(TOMBSTONES_PREFIX + self.table)}"
         self.bookmark = f"{silver_root}/_bookmarks/{self.table}.json"
-        self.staging_root = f"{silver_root}/_staging"
         jvm = spark.sparkContext._jvm
         self._Path = jvm.org.apache.hadoop.fs.Path
         self.fs = self._Path(silver_root).getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
     def run(self) -> dict:
         started = time.monotonic()
-        self._recover()
         seen = self._read_bookmark()
         files = self._list_bronze()
         new = sorted(n for n, identity in files.items() if seen.get(n) != identity)
         result = {"table": self.table, "new_files": len(new), "mode": "noop", "rows_in": 0}
         if new:
-            rebuild = any(n.startswith("LOAD") for n in new) or not self._exists(self.silver_dir)
+            rebuild = any(n.startswith("LOAD") for n in new) or not self._table_exists(self.silver)
             changes = self._read(self._generation(files) if rebuild else new)
-            current = None if rebuild else self.spark.read.parquet(self.silver_dir)
-            tombstones = None if rebuild or not self._exists(self.tombstone_dir) else \
-                self.spark.read.parquet(self.tombstone_dir)
-            opts = {k: self.opts[k] for k in DEFAULTS}
-            latest = latest_changes(changes, self.keys, current, tombstones, **opts).persist()
-            try:
-                self._swap_in(deleted_keys(latest, self.keys, **opts), self.tombstone_dir)
-                self._swap_in(latest.where(F.col(opts["op_column"]) != "D").drop(opts["op_column"]), self.silver_dir)
-            finally:
-                latest.unpersist()
+            if rebuild:
+                self._rebuild(changes)
+            else:
+                self._merge(changes)
             self._write_bookmark({"files": files, "updated_at": time.time()})
             result.update(mode="rebuild" if rebuild else "merge", rows_in=changes.count())
-        result["silver_rows"] = self.spark.read.parquet(self.silver_dir).count() if self._exists(self.silver_dir) else 0
+        result["silver_rows"] = self.spark.table(self.silver).count() if self._table_exists(self.silver) else 0
         result["seconds"] = round(time.monotonic() - started, 3)
         return result
+
+    def _rebuild(self, changes: DataFrame, current: DataFrame | None = None,
+                 tombstones: DataFrame | None = None) -> None:
+        """A (re)load, or a change Iceberg cannot evolve into (a decimal's scale): the tables are replaced whole,
+        each in one commit that keeps the old snapshots."""
+        opts = {k: self.opts[k] for k in DEFAULTS}
+        latest = latest_changes(changes, self.keys, current, tombstones, **opts).persist()
+        try:
+            self._replace(deleted_keys(latest, self.keys, **opts), self.tombstones)
+            self._replace(latest.where(F.col(opts["op_column"]) != "D").drop(opts["op_column"]), self.silver)
+        finally:
+            latest.unpersist()
+
+    def _replace(self, df: DataFrame, table: str) -> None:
+        (df.writeTo(table).using("iceberg").tableProperty("format-version", "2")
+         .tableProperty("write.parquet.compression-codec", "snappy").createOrReplace())
+
+    def _merge(self, changes: DataFrame) -> None:
+        """Changes merged into the rows and tombstones of the keys they touch: the latest change per touched key
+        (against its current row and tombstone) is upserted or deleted with MERGE INTO, once per table."""
+        opts = {k: self.opts[k] for k in DEFAULTS}
+        op = opts["op_column"]
+        target = {f.name: f.dataType for f in self.spark.table(self.silver).schema.fields}
+        if any(f.name in target and not (_widens(f.dataType, target[f.name]) or _widens(target[f.name], f.dataType))
+               for f in changes.schema.fields):
+            tombstones_now = self.spark.table(self.tombstones) if self._table_exists(self.tombstones) else None
+            return self._rebuild(changes, self.spark.table(self.silver), tombstones_now)
+        touched = key_moves(with_op(changes, op), self.keys, op).select(*self.keys).distinct()
+        current = self.spark.table(self.silver).join(touched, self.keys, "left_semi")
+        tombstones = self.spark.table(self.tombstones).join(touched, self.keys, "left_semi") \
+            if self._table_exists(self.tombstones) else None
+        latest = latest_changes(changes, self.keys, current, tombstones, **opts).persist()
+        try:
+            if not self._table_exists(self.tombstones):
+                self._replace(deleted_keys(latest.limit(0), self.keys, **opts), self.tombstones)
+            self._merge_into(self.tombstones, latest.select(*self.keys, opts["seq_column"], opts["timestamp_column"],
+                                                            op), op, tombstone=True)
+            self._merge_into(self.silver, latest, op, tombstone=False)
+        finally:
+            latest.unpersist()
+
+    def _merge_into(self, table: str, source: DataFrame, op: str, tombstone: bool) -> None:
+        """One MERGE INTO: Silver deletes the keys whose latest change is a delete and upserts the others; the
+        tombstones table does the opposite. New columns are added to the table first, and widened ones widened
+        (Iceberg's schema evolution: int to bigint, float to double, a decimal's precision)."""
+        target = self._evolve(table, source, op)
+        view = f"edp_changes_{uuid.uuid4().hex[:12]}"
+        for name in target:
+            if name not in source.columns:
+                source = source.withColumn(name, F.lit(None).cast(target[name]))
+        source.createOrReplaceTempView(view)
+        on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in self.keys)
+        sets = ", ".join(f"t.{_q(c)} = s.{_q(c)}" for c in target)
+        cols = ", ".join(_q(c) for c in target)
+        vals = ", ".join(f"s.{_q(c)}" for c in target)
+        delete, keep = ("<>", "=") if tombstone else ("=", "<>")
+        try:
+            self.spark.sql(f"""
+                MERGE INTO {table} t USING {view} s ON {on}
+                WHEN MATCHED AND s.{_q(op)} {delete} 'D' THEN DELETE
+                WHEN MATCHED THEN UPDATE SET {sets}
+                WHEN NOT MATCHED AND s.{_q(op)} {keep} 'D' THEN INSERT ({cols}) VALUES ({vals})""")
+        finally:
+            self.spark.catalog.dropTempView(view)
+
+    def _evolve(self, table: str, source: DataFrame, op: str) -> dict:
+        """The table's columns after adding the source's new ones and widening changed types."""
+        target = {f.name: f.dataType for f in self.spark.table(table).schema.fields}
+        for field in source.schema.fields:
+            if field.name == op:
+                continue
+            if field.name not in target:
+                self.spark.sql(f"ALTER TABLE {table} ADD COLUMN {_q(field.name)} {field.dataType.simpleString()}")
+            elif target[field.name] != field.dataType and _widens(target[field.name], field.dataType):
+                self.spark.sql(f"ALTER TABLE {table} ALTER COLUMN {_q(field.name)} TYPE {field.dataType.simpleString()}")
+        self.spark.catalog.refreshTable(table)
+        return {f.name: f.dataType for f in self.spark.table(table).schema.fields}
+
+    def _table_exists(self, table: str) -> bool:
+        return bool(self.spark.catalog.tableExists(table.replace("`", "")))
 
     def _generation(self, files: dict[str, list[int]]) -> list[str]:
         """The files of the current load generation: the load files, and the changes written after them
@@ -210,30 +315,6 @@ class BronzeToSilver:
         return {s.getPath().getName(): [s.getLen(), s.getModificationTime()] for s in self.fs.listStatus(path)
                 if s.isFile() and s.getPath().getName().endswith(".parquet")}
 
-    def _swap_in(self, df: DataFrame, target: str) -> None:
-        staging = f"{self.staging_root}/{self.table}-{uuid.uuid4().hex[:12]}"
-        backup = self.backups[target]
-        df.write.mode("overwrite").parquet(staging)
-        self._delete(backup)
-        self.fs.mkdirs(self._Path(backup).getParent())
-        if self._exists(target):
-            self._rename(target, backup)
-        self.fs.mkdirs(self._Path(target).getParent())
-        self._rename(staging, target)
-        self._delete(backup)
-
-    def _recover(self) -> None:
-        """A crash between the two renames of a swap leaves only the backup: put it back. A crash while a
-        new copy was written leaves a staging folder nobody will swap in: remove it."""
-        for target, backup in self.backups.items():
-            if not self._exists(target) and self._exists(backup):
-                self._rename(backup, target)
-        staging = self._Path(self.staging_root)
-        if self.fs.exists(staging):
-            for status in self.fs.listStatus(staging):
-                if status.getPath().getName().startswith(f"{self.table}-"):
-                    self.fs.delete(status.getPath(), True)
-
     def _read_bookmark(self) -> dict[str, list[int]]:
         """The Bronze files merged so far, by name with [size, modification time]; an older bookmark that
         listed names only cannot tell a rewritten file from a seen one, so it counts as none."""
@@ -253,16 +334,23 @@ class BronzeToSilver:
         self._delete(self.bookmark)
         self._rename(tmp, self.bookmark)
 
-    def _exists(self, path: str) -> bool:
-        return self.fs.exists(self._Path(path))
-
     def _delete(self, path: str) -> None:
-        if self._exists(path):
+        if self.fs.exists(self._Path(path)):
             self.fs.delete(self._Path(path), True)
 
     def _rename(self, src: str, dst: str) -> None:
         if not self.fs.rename(self._Path(src), self._Path(dst)):
             raise OSError(f"could not rename {src} to {dst}")
+
+
+def _widens(narrow: DataType, wide: DataType) -> bool:
+    """Whether values of `narrow` fit `wide` unchanged: Iceberg's type promotions (int to bigint, float to double,
+    a decimal's precision at the same scale), or the same type."""
+    if narrow == wide:
+        return True
+    if isinstance(narrow, DecimalType) and isinstance(wide, DecimalType):
+        return narrow.scale == wide.scale and narrow.precision <= wide.precision
+    return (narrow.simpleString(), wide.simpleString()) in {("int", "bigint"), ("float", "double")}
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -271,7 +359,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     try:
         from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
 
-        optional = [name for name in DEFAULTS if f"--{name}" in argv]  # getResolvedOptions requires all it is given
+        optional = [name for name in (*DEFAULTS, *OPTIONAL) if f"--{name}" in argv]  # getResolvedOptions requires all it is given
         return {**DEFAULTS, **getResolvedOptions(argv, list(REQUIRED) + optional)}
     except ImportError:
         pass

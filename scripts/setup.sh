@@ -9,6 +9,11 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 { command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the Airflow UI browser test drives it headless
+# Iceberg on local Spark: the runtime jar lacks its relocated Jackson classes; they are built from these (below)
+for pkg in jackson-core:libjackson2-core-java jackson-databind:libjackson2-databind-java \
+           jackson-annotations:libjackson2-annotations-java jarjar:libjarjar-java; do
+  [ -f "/usr/share/java/${pkg%%:*}.jar" ] || need+=("${pkg#*:}")
+done
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[setup] installing system packages: ${need[*]}"
@@ -60,4 +65,33 @@ if [ ! -x tools/asl/node_modules/.bin/asl-validator ]; then
   echo "[setup] installing asl-validator (npm)"
   (cd tools/asl && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The Iceberg Spark runtime (jar from the snowpark-connect-deps-iceberg wheel) calls Jackson under Iceberg's
+# shaded package name but does not carry it: merge Debian's three Jackson jars and relocate them with jarjar
+# into the venv, where edp_dev.local.glue finds it. Rebuilt when the Debian jars change.
+shaded=.venv/share/edp/iceberg-jackson-shaded.jar
+jackson=(/usr/share/java/jackson-core.jar /usr/share/java/jackson-databind.jar /usr/share/java/jackson-annotations.jar)
+jackson_digest=$(cat "${jackson[@]}" | sha256sum | cut -c1-16)
+if [ ! -f "$shaded" ] || [ "$(cat "$shaded.digest" 2>/dev/null)" != "$jackson_digest" ]; then
+  echo "[setup] relocating Jackson for Iceberg into $shaded"
+  mkdir -p "$(dirname "$shaded")"
+  work=$(mktemp -d)
+  .venv/bin/python - "$work/jackson.jar" "${jackson[@]}" <<'PY'
+import sys, zipfile
+out, *jars = sys.argv[1:]
+seen = set()
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as merged:
+    for jar in jars:
+        with zipfile.ZipFile(jar) as z:
+            for item in z.infolist():
+                if item.filename.startswith("com/fasterxml/") and item.filename not in seen:
+                    seen.add(item.filename)
+                    merged.writestr(item, z.read(item))
+PY
+  echo 'rule com.fasterxml.jackson.** org.apache.iceberg.shaded.com.fasterxml.jackson.@1' > "$work/rules"
+  java -cp /usr/share/java/jarjar.jar com.tonicsystems.jarjar.Main process "$work/rules" "$work/jackson.jar" "$shaded.tmp"
+  mv "$shaded.tmp" "$shaded"
+  echo "$jackson_digest" > "$shaded.digest"
+  rm -rf "$work"
+fi
+
 echo "[setup] ready: .venv/bin/edp"

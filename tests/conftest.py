@@ -43,6 +43,26 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: (rank[item.fspath.strpath], _slow_first(item.fspath.strpath)))  # stable per file
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """One file per worker at a time: xdist's file scheduler hands a worker its next file while it still has
+    two tests to run, so a second long file waits behind the first one's last long test while other workers
+    sit idle. Here a worker gets its next file only when its last test is the one left (a worker needs the
+    next test in hand to finish the one it has)."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class OneFileAhead(LoadFileScheduling):
+        def _reschedule(self, node) -> None:
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+                return
+            if self._pending_of(self.assigned_work[node]) <= 1:
+                self._assign_work_unit(node)
+
+    return OneFileAhead(config, log)
+
+
 # the files that take longest (measured: `make test` prints the slowest tests), started first within their tier
 SLOWEST = ("test_secrets.py", "environments/test_pipeline_aws.py", "environments/test_session_dag.py",
            "environments/test_session_sweep.py", "test_mwaa_requirements.py", "test_airflow_ui.py",

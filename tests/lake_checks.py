@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from edp_dev.local import dms_format as dms
+from edp_dev.local import iceberg
 
 GOLD_IN_POSTGRES = {
     "daily_revenue": (
@@ -71,8 +71,9 @@ def normalise(rows):
 def silver_rows(paths, table, columns):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    glob = str(paths.silver / table / "*.parquet")
-    return con.execute(f"SELECT {', '.join(columns)} FROM read_parquet('{glob}') ORDER BY 1").fetchall()
+    files = ", ".join(f"'{f}'" for f in iceberg.data_files(paths.silver / table))
+    return con.execute(f"SELECT {', '.join(columns)} FROM read_parquet([{files}], union_by_name = true) "
+                       "ORDER BY 1").fetchall()
 
 
 def pg_rows(conn, sql):
@@ -109,7 +110,7 @@ def source_table(conn, table: str, key: list[str]) -> dict[str, list]:
 
 
 def silver_table(silver_root: Path, table: str, key: list[str], columns: list[str]) -> dict[str, list]:
-    data = pq.read_table(str(silver_root / table)).sort_by([(k, "ascending") for k in key])
+    data = iceberg.read(silver_root / table).sort_by([(k, "ascending") for k in key])
     missing = [c for c in columns if c not in data.column_names]
     assert not missing, f"Silver {table} lacks column(s) {missing}"
     return {c: comparable(data.column(c).combine_chunks()) for c in columns}

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from edp_dev.local import dms_format as dms
+from edp_dev.local import iceberg
 from edp_dev.local.glue import load_script
 
 pytestmark = pytest.mark.integration  # a local Spark session
@@ -140,15 +141,22 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     assert second["silver_rows"] == 3
     again = b2s.main(argv, spark=spark)
     assert again["mode"] == "noop" and again["new_files"] == 0 and again["silver_rows"] == 3
-    names = sorted(r["id"] for r in spark.read.parquet(str(silver / "things")).collect())
-    assert names == [1, 3, 9]
+    assert sorted(iceberg.read(silver / "things")["id"].to_pylist()) == [1, 3, 9]
     bookmark = json.loads((silver / "_bookmarks" / "things.json").read_text())
     assert sorted(bookmark["files"]) == ["20260101-000000001.parquet", "LOAD00000001.parquet"]
     # the deleted key is a tombstone: the delete delivered again, or an older insert of it, changes nothing
-    assert [r["id"] for r in spark.read.parquet(str(silver / "_tombstones" / "things")).collect()] == [2]
-    # a crash between the swap's renames leaves only the backup: the next run restores it
-    (silver / "things").rename(silver / "_previous" / "things")
-    assert b2s.main(argv, spark=spark)["silver_rows"] == 3
+    assert iceberg.read(silver / "_tombstones_things")["id"].to_pylist() == [2]
+    # every write is one Iceberg commit: the load, then the merge (the no-op run commits nothing)
+    assert len(spark.sql(f"SELECT * FROM {_table(spark, silver, 'things')}.snapshots").collect()) == 2
+    # a change file with a new column merges into the touched key only, and Silver's schema gains the column
+    schema = dms.bronze_schema([("id", pa.int64()), ("name", pa.string()), ("size", pa.int32())], cdc=True)
+    pq.write_table(dms.build_table(schema, [{"Op": "U", "dms_timestamp": ts, "dms_change_seq": "S3", "id": 3,
+                                             "name": "n3b", "size": 7}]),
+                   bronze / "public" / "things" / "20260101-000000002.parquet")
+    assert b2s.main(argv, spark=spark)["mode"] == "merge"
+    assert sorted(iceberg.read(silver / "things").select(["id", "name", "size"]).to_pylist(), key=lambda r: r["id"]) \
+        == [{"id": 1, "name": "n1", "size": None}, {"id": 3, "name": "n3b", "size": 7},
+            {"id": 9, "name": "n9", "size": None}]
     # a reload rewrites the load file in place (DMS does): Silver is rebuilt from it alone, the older changes
     # and the tombstones belong to the previous generation
     time.sleep(0.01)
@@ -157,8 +165,14 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     os.utime(bronze / "public" / "things" / "LOAD00000001.parquet")
     reloaded = b2s.main(argv, spark=spark)
     assert reloaded["mode"] == "rebuild" and reloaded["silver_rows"] == 2
-    assert sorted((r["id"], r["name"]) for r in spark.read.parquet(str(silver / "things")).collect()) == [
-        (2, "r2"), (4, "r4")]
+    assert sorted(iceberg.read(silver / "things").select(["id", "name"]).to_pylist(), key=lambda r: r["id"]) == [
+        {"id": 2, "name": "r2"}, {"id": 4, "name": "r4"}]
+    assert iceberg.read(silver / "_tombstones_things").num_rows == 0
+
+
+def _table(spark, silver, name):
+    catalog, namespace = b2s.silver_catalog(spark, silver.as_uri())
+    return f"{catalog}.{namespace}.{name}"
 
 
 def test_glue_argument_path_asks_only_for_given_optionals(monkeypatch):

@@ -10,6 +10,7 @@ import pytest
 from edp.kinds.base import resource_name
 from edp.settings import glue_scripts_dir
 from edp_dev.local import dms_format
+from edp_dev.local.glue import glue_runtime
 from tests.terraform.conftest import applied_example, requires_terraform
 
 pytestmark = [requires_terraform, pytest.mark.integration]
@@ -38,7 +39,15 @@ def test_glue_jobs_per_task_run_the_repo_script_with_lake_locations(applied):
         assert job["DefaultArguments"]["--bronze_path"] == "s3://edp-example-bronze"
         assert job["DefaultArguments"]["--silver_path"] == "s3://edp-example-silver"
         assert job["DefaultArguments"]["--schema"] == "public"
-        assert job["GlueVersion"] == "5.0"
+        assert job["GlueVersion"] == glue_runtime()["glue_version"]
+        # Silver is Iceberg in the Glue Data Catalog: Glue's own Iceberg, its catalog named to the script
+        arguments = job["DefaultArguments"]
+        assert arguments["--datalake-formats"] == "iceberg"
+        assert (arguments["--catalog"], arguments["--namespace"]) == ("glue_catalog", "edp_example_silver")
+        conf = dict(item.split("=", 1) for item in arguments["--conf"].split(" --conf "))
+        assert conf["spark.sql.catalog.glue_catalog.catalog-impl"] == "org.apache.iceberg.aws.glue.GlueCatalog"
+        assert conf["spark.sql.catalog.glue_catalog.warehouse"] == "s3://edp-example-silver/"
+        assert conf["spark.sql.extensions"] == "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
     # workers per run: the task's own (4), else the kind's default (2); only a mapped job runs per table at once
     assert (mapped["NumberOfWorkers"], single["NumberOfWorkers"]) == (4, 2)
     assert (mapped["ExecutionProperty"]["MaxConcurrentRuns"], single["ExecutionProperty"]["MaxConcurrentRuns"]) == (8, 1)
@@ -51,12 +60,15 @@ def test_crawlers_per_task_over_their_layer_skip_bookkeeping(applied):
     emulator, outputs = applied
     glue = emulator.client("glue")
     assert outputs["crawlers"] == {t: resource_name("edp-example", t) for t in ("crawl_silver", "crawl_gold")}
-    for task, layer in (("crawl_silver", "silver"), ("crawl_gold", "gold")):
-        crawler = glue.get_crawler(Name=outputs["crawlers"][task])["Crawler"]
-        target = crawler["Targets"]["S3Targets"][0]
-        assert target["Path"] == f"s3://edp-example-{layer}/" and crawler["DatabaseName"] == f"edp_example_{layer}"
-        for folder in ("_bookmarks/**", "_staging/**", "_previous/**", "**" + dms_format.IN_PROGRESS):
-            assert folder in target["Exclusions"]
+    gold = glue.get_crawler(Name=outputs["crawlers"]["crawl_gold"])["Crawler"]
+    target = gold["Targets"]["S3Targets"][0]
+    assert target["Path"] == "s3://edp-example-gold/" and gold["DatabaseName"] == "edp_example_gold"
+    for folder in ("_bookmarks/**", "_staging/**", "_previous/**", "**" + dms_format.IN_PROGRESS):
+        assert folder in target["Exclusions"]
+    # Silver is Iceberg: its crawler reads table metadata, not the data files of every snapshot as parquet
+    silver = glue.get_crawler(Name=outputs["crawlers"]["crawl_silver"])["Crawler"]
+    assert not silver["Targets"].get("S3Targets") and silver["DatabaseName"] == "edp_example_silver"
+    assert silver["Targets"]["IcebergTargets"][0]["Paths"] == ["s3://edp-example-silver/"]
 
 
 def test_athena_workgroup_enforces_location_encryption_and_limit(applied):

@@ -1,7 +1,8 @@
-"""The local Glue crawler: infers each Silver table's schema from its parquet files and catalogs it.
+"""The local Glue crawler: catalogs each Silver Iceberg table's committed snapshot.
 
 The catalog is a DuckDB database (`<state>/catalog/catalog.duckdb`) with one
-schema per lake layer and one view per table over the table's files, the role
+schema per lake layer and one view per table over the data files of the table's
+current Iceberg snapshot (files a running merge is writing are in none), the role
 the Glue Data Catalog plays for Athena.  dbt attaches it read-only, so the
 models read `lake.silver.<table>` locally and `awsdatacatalog.<db>.<table>` on
 Athena through the same `source()` call.  A JSON copy of the inferred schemas
@@ -17,6 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from edp.settings import PermanentError
+from edp_dev.local import iceberg
 
 CATALOG_FILE = "catalog.duckdb"
 
@@ -32,25 +34,26 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
     started = time.monotonic()
     catalog_dir.mkdir(parents=True, exist_ok=True)
     schemas: dict[str, list[dict]] = {}
+    files: dict[str, list[Path]] = {}
     missing = []
     for table in tables:
-        files = sorted((layer_root / table).glob("*.parquet"))
-        if not files:
+        if not iceberg.exists(layer_root / table):
             missing.append(table)
             continue
-        schema = pq.read_schema(files[0])
+        schema = iceberg.schema(layer_root / table)
+        files[table] = iceberg.data_files(layer_root / table) or [_empty_file(catalog_dir, layer, table, schema)]
         schemas[table] = [{"name": f.name, "type": str(f.type)} for f in schema]
     if missing:  # retrying cannot make them appear
-        raise PermanentError(f"crawler found no {layer} parquet files for table(s) {', '.join(missing)} under {layer_root}")
+        raise PermanentError(f"crawler found no committed {layer} table(s) {', '.join(missing)} under {layer_root}")
     con = duckdb.connect(str(catalog_dir / CATALOG_FILE))
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(layer)}")
         for table, columns in schemas.items():
-            glob = str((layer_root / table).resolve() / "*.parquet").replace("'", "''")
+            listed = ", ".join("'" + str(f.resolve()).replace("'", "''") + "'" for f in files[table])
             cols = ", ".join(_quote(c["name"]) for c in columns)
-            con.execute(
-                f"CREATE OR REPLACE VIEW {_quote(layer)}.{_quote(table)} AS SELECT {cols} FROM read_parquet('{glob}')"
-            )
+            # files written before a column was added lack it: union_by_name reads it as NULL there
+            con.execute(f"CREATE OR REPLACE VIEW {_quote(layer)}.{_quote(table)} AS SELECT {cols} "
+                        f"FROM read_parquet([{listed}], union_by_name = true)")
     finally:
         con.close()
     previous = _read_json(catalog_dir / f"{layer}.json")
@@ -60,6 +63,14 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
     tmp.replace(catalog_dir / f"{layer}.json")
     return {"layer": layer, "tables": sorted(schemas), "schema_changes": changed,
             "seconds": round(time.monotonic() - started, 3)}
+
+
+def _empty_file(catalog_dir: Path, layer: str, table: str, schema) -> Path:
+    """A snapshot without rows has no data files; the view reads an empty file of the table's schema instead."""
+    path = catalog_dir / "empty" / layer / f"{table}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(schema.empty_table(), path)
+    return path
 
 
 def _read_json(path: Path) -> dict:

@@ -20,7 +20,7 @@ import time
 from edp.runtime import RunContext
 from edp.settings import PermanentError, local_paths
 from edp.spec import Task
-from edp_dev.local import catalog, dbt_cli, glue, publish, quality, serving
+from edp_dev.local import catalog, dbt_cli, glue, iceberg, publish, quality, serving
 from edp_dev.local.cdc import LocalDms
 
 
@@ -40,7 +40,7 @@ def _require_silver_for_unselected(run: RunContext) -> None:
     """A run for some tables merges only those, but the crawler and dbt need every table in Silver: on a
     lake without the others the run cannot succeed, so it stops before any work, saying what to run."""
     others = [t for t in run.spec.table_names if t not in run.tables]
-    missing = [t for t in others if not any((local_paths().silver / t).glob("*.parquet"))]
+    missing = [t for t in others if not iceberg.exists(local_paths().silver / t)]
     if missing and not run.full_refresh:
         raise PermanentError(f"a run for {', '.join(run.tables)} needs the other tables in Silver already, and "
                              f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not there yet: run every "

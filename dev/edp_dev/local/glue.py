@@ -6,19 +6,59 @@ table, which is what keeps a local pipeline run in seconds rather than minutes.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import json
 import os
 import sys
 from functools import cache, lru_cache
+from pathlib import Path
 from types import ModuleType
 
-from edp.settings import ConfigError, glue_scripts_dir
+from edp.settings import REPO_ROOT, ConfigError, glue_scripts_dir
+
+# Glue's runtime, named once: Terraform's processing module reads the Glue version from this file, and the
+# local PySpark must be that version's Spark, or "runs on Glue unchanged" is not what the tests prove
+GLUE_RUNTIME_FILE = REPO_ROOT / "terraform" / "modules" / "processing" / "glue_runtime.json"
+
+
+@cache
+def glue_runtime() -> dict[str, str]:
+    """The Glue version the jobs run and what it brings (Spark, Python, Scala, Java, Iceberg)."""
+    return json.loads(GLUE_RUNTIME_FILE.read_text())
+
+
+def check_spark_version() -> None:
+    """A PySpark other than Glue's would test another engine than the one that runs the scripts."""
+    installed = importlib.metadata.version("pyspark")
+    wanted = glue_runtime()["spark"]
+    if installed != wanted:
+        raise ConfigError(f"PySpark {installed} is installed but Glue {glue_runtime()['glue_version']} runs Spark "
+                          f"{wanted} ({GLUE_RUNTIME_FILE.relative_to(REPO_ROOT)}); re-run scripts/setup.sh")
+
+
+def iceberg_jars() -> list[str]:
+    """Iceberg's Spark runtime for Glue's Spark and Scala (the jar Glue 5.1 loads for `--datalake-formats
+    iceberg`, from the snowpark-connect-deps-iceberg wheel) and the Jackson classes it needs relocated, which
+    scripts/setup.sh builds into the venv."""
+    import snowpark_connect_deps_iceberg
+
+    runtime = glue_runtime()
+    spark_minor = ".".join(runtime["spark"].split(".")[:2])
+    jars = Path(snowpark_connect_deps_iceberg.__file__).parent / "jars"
+    found = sorted(jars.glob(f"iceberg-spark-runtime-{spark_minor}_{runtime['scala']}-*.jar"))
+    shaded = Path(sys.prefix) / "share" / "edp" / "iceberg-jackson-shaded.jar"
+    if not found or not shaded.is_file():
+        raise ConfigError(f"the Iceberg runtime for Spark {spark_minor} (Scala {runtime['scala']}) or its relocated "
+                          f"Jackson ({shaded}) is missing; run scripts/setup.sh")
+    return [str(found[-1]), str(shaded)]
 
 
 @lru_cache(maxsize=1)
 def spark_session():
     from pyspark.sql import SparkSession
 
+    check_spark_version()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # keep the driver's ports on loopback
     return (
@@ -31,6 +71,9 @@ def spark_session():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", os.environ.get("EDP_SPARK_DRIVER_MEMORY", "1g"))
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        # Silver is Iceberg, as on Glue with --datalake-formats iceberg; each script names its catalog
+        .config("spark.jars", ",".join(iceberg_jars()))
+        .config("spark.sql.extensions", "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions")
         .getOrCreate()
     )
 

@@ -22,6 +22,7 @@ from edp import history, run_record
 from edp.runtime import RunContext
 from edp.settings import local_paths
 from edp.spec import Spec, Task
+from edp_dev.local import iceberg
 from edp_dev.local.dbt_cli import BUILD_RESULTS, step_results_path
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def layer_rows(run: RunContext) -> dict[str, dict[str, int]]:
     spec = run.spec
     bronze = {t: sum(pq.read_metadata(f).num_rows for f in (paths.bronze / spec.source_schema / t).glob("*.parquet"))
               for t in spec.table_names}
-    silver = {t: sum(pq.read_metadata(f).num_rows for f in (paths.silver / t).glob("*.parquet")) for t in spec.table_names}
+    silver = {t: iceberg.row_count(paths.silver / t) if iceberg.exists(paths.silver / t) else 0 for t in spec.table_names}
     gold: dict[str, int] = {}
     con = duckdb.connect(str(paths.warehouse / "warehouse.duckdb"), read_only=True)
     try:

@@ -1,5 +1,18 @@
 locals {
   tags = merge({ "edp:module" = "processing" }, var.tags)
+  # Glue's runtime in one place: the Glue version the jobs run and the Spark, Python and Iceberg it brings; the
+  # local PySpark pin follows it and tests/glue/test_glue_runtime.py fails when the two disagree
+  glue_runtime = jsondecode(file("${path.module}/glue_runtime.json"))
+  # Iceberg's Spark catalog over the Glue Data Catalog, Silver's bucket its warehouse (one --conf value: Glue
+  # takes further Spark settings as `--conf` inside it)
+  iceberg_catalog = "glue_catalog"
+  iceberg_conf = join(" --conf ", [
+    "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+    "spark.sql.catalog.${local.iceberg_catalog}=org.apache.iceberg.spark.SparkCatalog",
+    "spark.sql.catalog.${local.iceberg_catalog}.warehouse=s3://${var.bucket_names.silver}/",
+    "spark.sql.catalog.${local.iceberg_catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
+    "spark.sql.catalog.${local.iceberg_catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+  ])
   # each script once, however many jobs run it
   scripts = toset([for job in values(var.glue_jobs) : job.script])
   # what a crawler of each layer reads: Bronze under the source schema DMS writes, Silver and Gold whole
@@ -60,7 +73,7 @@ resource "aws_glue_job" "this" {
   for_each               = var.glue_jobs
   name                   = "${var.name_prefix}-${each.value.name_suffix}"
   role_arn               = var.glue_role_arn
-  glue_version           = var.glue_version
+  glue_version           = local.glue_runtime.glue_version
   worker_type            = var.glue_worker_type
   number_of_workers      = each.value.workers # per run, a session's glue_workers knob overrides it
   timeout                = 60
@@ -75,7 +88,9 @@ resource "aws_glue_job" "this" {
 
   # per-run arguments (a mapped job's --table and --primary_key, the task's own arguments) come from the
   # Step Functions definition / the Airflow operator
-  default_arguments = {
+  # Silver is Apache Iceberg in the Glue Data Catalog (Glue's own Iceberg, --datalake-formats): the scripts
+  # write `<catalog>.<namespace>.<table>`, each write one commit, so no reader sees part of one
+  default_arguments = merge({
     "--job-language"                     = "python"
     "--bronze_path"                      = "s3://${var.bucket_names.bronze}"
     "--silver_path"                      = "s3://${var.bucket_names.silver}"
@@ -83,7 +98,12 @@ resource "aws_glue_job" "this" {
     "--enable-continuous-cloudwatch-log" = "true"
     "--enable-metrics"                   = "true"
     "--TempDir"                          = "s3://${var.bucket_names.artifacts}/glue-temp/"
-  }
+    "--datalake-formats"                 = "iceberg"
+    "--conf"                             = local.iceberg_conf
+    }, try({
+      "--catalog"   = local.iceberg_catalog
+      "--namespace" = var.glue_database_names.silver
+  }, {}))
 
   execution_property {
     # a mapped job runs once per table at the same time (the Map state runs up to 4)
@@ -93,16 +113,31 @@ resource "aws_glue_job" "this" {
   tags = local.tags
 }
 
-# One crawler per glue_crawler task over its layer, skipping the pipeline's bookkeeping folders.
+# One crawler per glue_crawler task over its layer, skipping the pipeline's bookkeeping folders; Silver's
+# crawler catalogues Iceberg tables.
 resource "aws_glue_crawler" "this" {
   for_each      = var.crawlers
   name          = "${var.name_prefix}-${each.value.name_suffix}"
   role          = var.glue_role_arn
   database_name = var.glue_database_names[each.value.layer]
 
-  s3_target {
-    path       = local.layer_paths[each.value.layer]
-    exclusions = ["_bookmarks/**", "_staging/**", "_previous/**", "_dms_journal/**", "_archive/**", "**.inprogress"]
+  # Silver holds Iceberg tables (the Glue jobs register them): the crawler reads their metadata, never their
+  # data files as plain parquet, so it cannot replace an Iceberg table with a folder of every snapshot's files
+  dynamic "s3_target" {
+    for_each = each.value.layer == "silver" ? [] : [local.layer_paths[each.value.layer]]
+    content {
+      path       = s3_target.value
+      exclusions = ["_bookmarks/**", "_staging/**", "_previous/**", "_dms_journal/**", "_archive/**", "**.inprogress"]
+    }
+  }
+
+  dynamic "iceberg_target" {
+    for_each = each.value.layer == "silver" ? [local.layer_paths[each.value.layer]] : []
+    content {
+      paths                   = [iceberg_target.value]
+      exclusions              = ["_bookmarks/**", "_stats/**"]
+      maximum_traversal_depth = 3
+    }
   }
 
   schema_change_policy {

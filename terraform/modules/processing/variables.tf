@@ -45,17 +45,6 @@ variable "scripts_dir" {
   type        = string
 }
 
-variable "glue_version" {
-  description = "AWS Glue version of the jobs."
-  type        = string
-  default     = "5.0"
-
-  validation {
-    condition     = contains(["4.0", "5.0"], var.glue_version)
-    error_message = "glue_version must be 4.0 or 5.0."
-  }
-}
-
 variable "glue_worker_type" {
   description = "Glue worker type."
   type        = string
