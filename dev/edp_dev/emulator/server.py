@@ -111,7 +111,7 @@ class AwsEmulator:
         self.log_file = log_file
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> str:
+    def start(self, timeout: float = 120) -> str:  # its imports take seconds, minutes on a loaded machine
         env = {**os.environ, "MOTO_PORT": str(self.port),  # moto's own internal calls go to this port too
                "MOTO_RECORDER_FILEPATH": str(self.recording),
                "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # AWS-managed policies exist in every account
