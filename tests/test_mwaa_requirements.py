@@ -76,10 +76,10 @@ def test_generated_requirements_install_and_every_dag_imports_from_plugins_zip(t
     assert parsed.returncode == 0, parsed.stderr[-4000:]
     result = json.loads(parsed.stdout.strip().splitlines()[-1])
     assert result["errors"] == {}
-    assert result["dags"] == ["edp_pipeline", "edp_session", "edp_session_sweep"]
+    assert result["dags"] == ["edp_pipeline", "edp_pipeline_on_gold", "edp_session", "edp_session_sweep"]
     assert result["edp"].startswith(str(plugins) + os.sep)  # the package came from plugins.zip, not the repo
     assert {"edp.cli", "edp.aws.executors", "edp.operators.terraform", "edp.mwaa"} <= set(result["modules"])
     # with the default syntax in force, .airflowignore leaves only the DAG files to look at
     assert result["syntax"] == "glob"
-    assert {os.path.relpath(f, dags) for f in result["seen"]} == {"edp_pipeline.py", "edp_session.py"}
+    assert {os.path.relpath(f, dags) for f in result["seen"]} == {"edp_pipeline.py", "edp_on_gold.py", "edp_session.py"}
     print(f"pip install {installed - started:.0f}s, DAG parse {time.monotonic() - installed:.0f}s")

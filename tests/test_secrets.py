@@ -77,7 +77,7 @@ def scene():
 def run_demo(root: Path) -> str:
     env = {**os.environ, "EDP_HOME": str(root)}
     argv = [EDP, "demo", "--customers", "40", "--inserts", "10", "--updates", "6", "--deletes", "3", "--keep-running"]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=2400)  # minutes alone, far more beside the suite on 2 cores
     assert proc.returncode == 0, f"edp demo failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return proc.stdout + proc.stderr
 
@@ -104,7 +104,7 @@ def collect_secrets(paths, info, compose_files: list[Path]) -> tuple[dict[str, s
     return secrets, files
 
 
-def trigger_and_wait(info, listeners: set[Listener], pg_data: Path, timeout: float = 600) -> dict:
+def trigger_and_wait(info, listeners: set[Listener], pg_data: Path, timeout: float = 1200) -> dict:
     """One run of the pipeline through the REST API, as a person would trigger it, as it ends; meanwhile
     `listeners` gathers what the task processes open too (Spark, the local DMS)."""
     token = api(info, "/auth/token", {"username": airflow_stack.ADMIN, "password": info.password()})["access_token"]
@@ -129,7 +129,7 @@ def api(info, path: str, body: dict | None, token: str | None = None) -> dict:
     headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(f"{info.url}{path}", data=data, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as resp:
+    with urllib.request.urlopen(request, timeout=120) as resp:
         return json.load(resp)
 
 
