@@ -19,11 +19,12 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from edp import history, run_record
-from edp.runtime import RunContext
+from edp.runtime import RunContext, run_folder
 from edp.settings import local_paths
 from edp.spec import Spec, Task
 from edp_dev.local import iceberg
 from edp_dev.local.dbt_cli import BUILD_RESULTS, step_results_path
+from edp_dev.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +133,9 @@ def write_history(root: Path) -> Path:
 
 
 def _replace(path: Path, text: str) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    """An artifact swapped in whole (a unique temporary file, renamed): a reader never sees half a page and
+    two publishes at once never share a temporary file; artifacts are not secret, so readable as before."""
+    return write_private(path, text, mode=0o644, folder_mode=None)
 
 
 class LocalArtifacts:
@@ -163,12 +163,8 @@ def artifact_store() -> LocalArtifacts:
 
 
 def _folder_of(metrics: dict) -> str:
-    from edp.runtime import run_folder
-
     return run_folder(str(metrics["run_id"]))
 
 
 def _point_latest(root: Path, folder: Path) -> None:
-    tmp = root / "latest.tmp"
-    tmp.write_text(str(folder) + "\n")
-    tmp.replace(root / "latest")
+    _replace(root / "latest", str(folder) + "\n")
