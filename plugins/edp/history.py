@@ -9,11 +9,14 @@ lists the runs (a folder locally, `runs/` in the artifacts bucket on AWS) and sa
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
 TREND_RUNS = 30  # the trend chart's window: the last N runs
+
+log = logging.getLogger(__name__)
 
 
 class BadMetrics(ValueError):
@@ -29,6 +32,18 @@ def load(text: str | bytes, where: str) -> dict[str, Any]:
     if not isinstance(metrics, dict) or "run_id" not in metrics:
         raise BadMetrics(f"{where}: not a run's metrics (no run_id)")
     return metrics
+
+
+def load_all(found: Iterable[tuple[str, Callable[[], str | bytes]]]) -> list[dict[str, Any]]:
+    """Every readable run's metrics from `(where, read)` pairs; an unreadable one is named in the log and left
+    where it is (the page is rebuilt from the stored files on every publish, so nothing stored is lost)."""
+    runs = []
+    for where, read in found:
+        try:
+            runs.append(load(read(), where))
+        except BadMetrics as exc:
+            log.warning("run history: %s is left out", exc)
+    return runs
 
 
 def ordered(runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

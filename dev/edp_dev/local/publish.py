@@ -10,7 +10,6 @@ on AWS; `<state>/artifacts/latest` names the newest run; `<state>/artifacts/inde
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import time
 from pathlib import Path
@@ -25,8 +24,6 @@ from edp.spec import Spec, Task
 from edp_dev.local import iceberg
 from edp_dev.local.dbt_cli import BUILD_RESULTS, step_results_path
 from edp_dev.private_files import write_private
-
-log = logging.getLogger(__name__)
 
 DBT_FILES = {"manifest.json": "manifest.json", BUILD_RESULTS: "run_results.json", "catalog.json": "catalog.json"}
 
@@ -122,12 +119,7 @@ def write_history(root: Path) -> Path:
     """`<root>/index.html` from every run folder's metrics.json, and the same page as `runs/index.html` (the
     bucket's layout, which the Airflow UI's pages read); an unreadable one is named in the log and left where
     it is (the page is rebuilt from the files, so nothing stored is lost)."""
-    runs = []
-    for path in sorted((root / "runs").glob("*/metrics.json")):
-        try:
-            runs.append(history.load(path.read_text(), str(path)))
-        except history.BadMetrics as exc:
-            log.warning("run history: %s is left out", exc)
+    runs = history.load_all((str(path), path.read_text) for path in sorted((root / "runs").glob("*/metrics.json")))
     _replace(root / "runs" / "index.html", history.render(runs, lambda m: f"{_folder_of(m)}/report.html"))
     return _replace(root / "index.html", history.render(runs, lambda m: f"runs/{_folder_of(m)}/report.html"))
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,21 +96,19 @@ def task_list() -> Spec | None:
         return None
 
 
+def _body(s3, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
 def _json(s3, bucket: str, key: str) -> dict:
-    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return json.loads(_body(s3, bucket, key))
 
 
 def write_history(s3, bucket: str) -> str:
     """`runs/index.html` from every `runs/<run>/metrics.json`; an unreadable one is logged and left out."""
-    runs = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="runs/"):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if key.count("/") == 2 and key.endswith("/metrics.json"):
-                try:
-                    runs.append(history.load(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), f"s3://{bucket}/{key}"))
-                except history.BadMetrics as exc:
-                    log.warning("run history: %s is left out", exc)
+    keys = [obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="runs/")
+            for obj in page.get("Contents", []) if obj["Key"].count("/") == 2 and obj["Key"].endswith("/metrics.json")]
+    runs = history.load_all((f"s3://{bucket}/{key}", partial(_body, s3, bucket, key)) for key in keys)
     html = history.render(runs, lambda m: f"{run_folder(str(m['run_id']))}/report.html")
     s3.put_object(Bucket=bucket, Key=HISTORY_KEY, Body=html.encode(), ContentType="text/html")
     return HISTORY_KEY
