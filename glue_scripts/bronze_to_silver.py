@@ -9,14 +9,20 @@ One script for AWS Glue and for local PySpark, unchanged.  Three layers:
 * a thin `main` that reads Glue-style `--name value` arguments (with
   `awsglue.utils.getResolvedOptions` when it is importable).
 
-Incremental: a bookmark beside the Silver data records each merged Bronze file
-with its size and modification time, and a run reads only files it has not seen
-in that form.  A new or rewritten full-load (`LOAD*`) file means the source was
-reloaded (DMS rewrites the load files in place), so Silver is replaced from the
-load files and the changes written after them.  Otherwise the changes are merged
+Incremental: DMS writes change files under date folders (`DatePartitionEnabled`,
+`<table>/YYYY/MM/DD/<time>.parquet`, the load files at the table's root), and a
+bookmark beside the Silver data keeps a high-water mark: the files merged in the
+latest two date folders, with their size and modification time.  A run lists the
+table's root and only the date folders from the older of those two on, so its
+listing and its bookmark stay the size of a day's changes however long the table's
+history grows (a change file that lands one folder late is still found).  A new or
+rewritten full-load (`LOAD*`) file means the source was reloaded (DMS rewrites the
+load files in place), so Silver is replaced from the load files and the changes
+written after them.  Otherwise the changes are merged
 (MERGE INTO) into the rows of the keys they touch.  Deleted keys are kept in a
 tombstones table, so a change delivered again or out of order cannot bring back
-a row deleted since.  An update that moved a row to a new key carries the old key
+a row deleted since; a tombstone keeps the deleted row's last values, so Gold can
+tell what the row counted for.  An update that moved a row to a new key carries the old key
 as its before image (`BI_<key>`) and deletes it.  Files of different schemas (a
 column added or widened mid-stream) are read together with their columns merged,
 and Silver's schema evolves to match.  Every write to a table is one Iceberg
@@ -45,7 +51,9 @@ DEFAULTS = {
     "seq_column": "dms_change_seq",
 }
 REQUIRED = ("JOB_NAME", "bronze_path", "silver_path", "schema", "table", "primary_key")
-OPTIONAL = ("catalog", "namespace")  # Silver's Iceberg catalog and database on Glue (see silver_catalog)
+# Silver's Iceberg catalog and database on Glue (see silver_catalog), and how long old snapshots are kept
+RETENTION = {"snapshot_retention_hours": "168", "snapshots_retained": "5"}
+OPTIONAL = ("catalog", "namespace", *RETENTION)
 BEFORE_IMAGE_PREFIX = "BI_"  # DMS's add-before-image-columns rule (pk-only) on CDC rows
 _ROW_NUMBER = "__edp_rank"
 
@@ -118,11 +126,35 @@ def apply_cdc(
     return latest.where(F.col(op_column) != "D").drop(op_column)
 
 
+def last_images(
+    changes: DataFrame,
+    primary_key: list[str],
+    current: DataFrame | None = None,
+    tombstones: DataFrame | None = None,
+    op_column: str = DEFAULTS["op_column"],
+    timestamp_column: str = DEFAULTS["timestamp_column"],
+    seq_column: str = DEFAULTS["seq_column"],
+) -> DataFrame:
+    """Each key's last row before any delete: its latest insert or update among the changes, its current row, or
+    the image its tombstone already keeps. A PostgreSQL delete carries the key only, so this is what tells Gold
+    which order date a deleted order counted on, or which order a deleted item belonged to."""
+    rows = key_moves(with_op(changes, op_column), primary_key, op_column).where(F.col(op_column) != "D")
+    for earlier in (current, tombstones):
+        if earlier is not None:
+            rows = rows.unionByName(with_op(earlier.drop(op_column) if op_column in earlier.columns else earlier,
+                                            op_column), allowMissingColumns=True)
+    order = [F.col(seq_column).desc_nulls_last(), F.col(timestamp_column).desc_nulls_last()]
+    return (rows.withColumn(_ROW_NUMBER, F.row_number().over(Window.partitionBy(*primary_key).orderBy(*order)))
+            .where(F.col(_ROW_NUMBER) == 1).drop(_ROW_NUMBER, op_column, seq_column, timestamp_column))
+
+
 def deleted_keys(latest: DataFrame, primary_key: list[str], op_column: str = DEFAULTS["op_column"],
                  timestamp_column: str = DEFAULTS["timestamp_column"],
-                 seq_column: str = DEFAULTS["seq_column"]) -> DataFrame:
-    """The tombstones of a merge: keys whose latest change is a delete, with that change's order."""
-    return latest.where(F.col(op_column) == "D").select(*primary_key, seq_column, timestamp_column)
+                 seq_column: str = DEFAULTS["seq_column"], images: DataFrame | None = None) -> DataFrame:
+    """The tombstones of a merge: keys whose latest change is a delete, with that change's order, and (given
+    `images`, from `last_images`) the deleted row's last values."""
+    deleted = latest.where(F.col(op_column) == "D").select(*primary_key, seq_column, timestamp_column)
+    return deleted if images is None else deleted.join(images, primary_key, "left")
 
 
 # -- I/O -----------------------------------------------------------------------------------------
@@ -167,6 +199,8 @@ class BronzeToSilver:
         silver_root = self.opts["silver_path"].rstrip("/")
         catalog, namespace = silver_catalog(spark, silver_root, self.opts.get("catalog", ""),
                                             self.opts.get("namespace", ""))
+        self.catalog, self.namespace = catalog, namespace
+        self.retention = _retention(self.opts)
         self.silver = f"{_q(catalog)}.{_q(namespace)}.{_q(self.table)}"
         self.tombstones = f"{_q(catalog)}.{_q(namespace)}.{_q(TOMBSTONES_PREFIX + self.table)}"
         self.bookmark = f"{silver_root}/_bookmarks/{self.table}.json"
@@ -176,22 +210,46 @@ class BronzeToSilver:
 
     def run(self) -> dict:
         started = time.monotonic()
-        seen = self._read_bookmark()
-        files = self._list_bronze()
-        new = sorted(n for n, identity in files.items() if seen.get(n) != identity)
-        result = {"table": self.table, "new_files": len(new), "mode": "noop", "rows_in": 0}
+        mark = self._read_bookmark()
+        root, dated = self._list_bronze(since=min(_folders(mark["recent"]), default=None))
+        new = sorted([n for n, identity in root.items() if mark["root"].get(n) != identity]
+                     + [n for n, identity in dated.items() if mark["recent"].get(n) != identity])
+        result = {"table": self.table, "new_files": len(new), "mode": "noop", "rows_in": 0,
+                  "listed_files": len(root) + len(dated)}
         if new:
-            rebuild = any(n.startswith("LOAD") for n in new) or not self._table_exists(self.silver)
-            changes = self._read(self._generation(files) if rebuild else new)
+            rebuild = any(_is_load(n) for n in new) or not self._table_exists(self.silver)
+            if rebuild:  # the whole current generation: list every date folder once
+                root, dated = self._list_bronze(since=None)
+                result["listed_files"] = len(root) + len(dated)
+            changes = self._read(self._generation({**root, **dated}) if rebuild else new)
             if rebuild:
                 self._rebuild(changes)
             else:
                 self._merge(changes)
-            self._write_bookmark({"files": files, "updated_at": time.time()})
-            result.update(mode="rebuild" if rebuild else "merge", rows_in=changes.count())
+            self._write_bookmark(_next_mark(mark, root, dated))
+            result.update(mode="rebuild" if rebuild else "merge", rows_in=changes.count(),
+                          expired_files=self._expire_snapshots())
         result["silver_rows"] = self.spark.table(self.silver).count() if self._table_exists(self.silver) else 0
         result["seconds"] = round(time.monotonic() - started, 3)
         return result
+
+    def _expire_snapshots(self) -> int:
+        """Old snapshots go, and the files only they used (a merge rewrites the files it touches; a rebuild all
+        of them), so storage stays the size of the table rather than of its history. Snapshots younger than
+        `--snapshot_retention_hours` and the last `--snapshots_retained` stay: a query that started on one of
+        them finishes, and a crashed commit always has its predecessor. Runs after the bookmark is written:
+        a crash here loses nothing, the next commit expires again."""
+        hours, keep = self.retention
+        older_than = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - hours * 3600))
+        expired = 0
+        for name in (self.table, TOMBSTONES_PREFIX + self.table):
+            if not self._table_exists(f"{_q(self.catalog)}.{_q(self.namespace)}.{_q(name)}"):
+                continue
+            row = self.spark.sql(
+                f"CALL {_q(self.catalog)}.system.expire_snapshots(table => '{self.namespace}.{name}', "
+                f"older_than => TIMESTAMP '{older_than}', retain_last => {keep})").collect()[0]
+            expired += int(row["deleted_data_files_count"]) + int(row["deleted_position_delete_files_count"])
+        return expired
 
     def _rebuild(self, changes: DataFrame, current: DataFrame | None = None,
                  tombstones: DataFrame | None = None) -> None:
@@ -200,7 +258,12 @@ class BronzeToSilver:
         opts = {k: self.opts[k] for k in DEFAULTS}
         latest = latest_changes(changes, self.keys, current, tombstones, **opts).persist()
         try:
-            self._replace(deleted_keys(latest, self.keys, **opts), self.tombstones)
+            gone = latest.where(F.col(opts["op_column"]) == "D").select(*self.keys)  # images of deleted keys only
+            changes_, current_, tombstones_ = (df if df is None else df.join(gone, self.keys, "left_semi")
+                                               for df in (changes, current, tombstones))
+            assert changes_ is not None
+            images = last_images(changes_, self.keys, current_, tombstones_, **opts)
+            self._replace(deleted_keys(latest, self.keys, **opts, images=images), self.tombstones)
             self._replace(latest.where(F.col(opts["op_column"]) != "D").drop(opts["op_column"]), self.silver)
         finally:
             latest.unpersist()
@@ -225,10 +288,12 @@ class BronzeToSilver:
             if self._table_exists(self.tombstones) else None
         latest = latest_changes(changes, self.keys, current, tombstones, **opts).persist()
         try:
+            images = last_images(changes, self.keys, current, tombstones, **opts)
+            marks = latest.select(*self.keys, opts["seq_column"], opts["timestamp_column"], op) \
+                .join(images, self.keys, "left")
             if not self._table_exists(self.tombstones):
-                self._replace(deleted_keys(latest.limit(0), self.keys, **opts), self.tombstones)
-            self._merge_into(self.tombstones, latest.select(*self.keys, opts["seq_column"], opts["timestamp_column"],
-                                                            op), op, tombstone=True)
+                self._replace(marks.limit(0).drop(op), self.tombstones)
+            self._merge_into(self.tombstones, marks, op, tombstone=True)
             self._merge_into(self.silver, latest, op, tombstone=False)
         finally:
             latest.unpersist()
@@ -276,16 +341,16 @@ class BronzeToSilver:
     def _generation(self, files: dict[str, list[int]]) -> list[str]:
         """The files of the current load generation: the load files, and the changes written after them
         (DMS rewrites the load files on a reload but leaves the older change files where they are)."""
-        loads = [n for n in files if n.startswith("LOAD")]
+        loads = [n for n in files if _is_load(n)]
         if not loads:
             return sorted(files)
         since = min(files[n][1] for n in loads)
-        return sorted(n for n in files if n.startswith("LOAD") or files[n][1] >= since)
+        return sorted(n for n in files if _is_load(n) or files[n][1] >= since)
 
     def _read(self, names: list[str]) -> DataFrame:
         """Full-load and CDC files differ by the Op column, so each group is read on its own."""
         frames = []
-        for group in ([n for n in names if n.startswith("LOAD")], [n for n in names if not n.startswith("LOAD")]):
+        for group in ([n for n in names if _is_load(n)], [n for n in names if not _is_load(n)]):
             if group:
                 frames.append(self._read_files([f"{self.bronze_dir}/{n}" for n in group]))
         df = frames[0]
@@ -307,22 +372,43 @@ class BronzeToSilver:
             df = df.unionByName(other, allowMissingColumns=True)
         return df
 
-    def _list_bronze(self) -> dict[str, list[int]]:
-        """Bronze parquet files of the table: name -> [size, modification time in ms]."""
+    def _list_bronze(self, since: str | None) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Bronze parquet files of the table, path relative to its folder -> [size, modification time in ms]:
+        those at the root (the load files; every change file too when DMS writes no date folders), and those
+        in date folders (`YYYY/MM/DD`, any depth of digit-named folders) at or after `since`. A folder before
+        `since` is never listed, so a run lists what is new, not the table's history."""
         path = self._Path(self.bronze_dir)
         if not self.fs.exists(path):
             raise FileNotFoundError(f"no Bronze folder for table {self.table!r} at {self.bronze_dir}")
-        return {s.getPath().getName(): [s.getLen(), s.getModificationTime()] for s in self.fs.listStatus(path)
-                if s.isFile() and s.getPath().getName().endswith(".parquet")}
+        root: dict[str, list[int]] = {}
+        dated: dict[str, list[int]] = {}
+        pending = [("", path)]
+        while pending:
+            prefix, folder = pending.pop()
+            for status in self.fs.listStatus(folder):
+                name = status.getPath().getName()
+                rel = prefix + name
+                if status.isFile():
+                    if name.endswith(".parquet"):
+                        (dated if prefix else root)[rel] = [status.getLen(), status.getModificationTime()]
+                elif name.isdigit() and (since is None or rel >= since[:len(rel)]):
+                    pending.append((rel + "/", status.getPath()))
+        return root, dated
 
-    def _read_bookmark(self) -> dict[str, list[int]]:
-        """The Bronze files merged so far, by name with [size, modification time]; an older bookmark that
-        listed names only cannot tell a rewritten file from a seen one, so it counts as none."""
+    def _read_bookmark(self) -> dict:
+        """The high-water mark: the root files merged so far and the files of the latest two date folders
+        merged, each with [size, modification time]. A bookmark of the earlier flat layout (`files`) lists the
+        root files; one that listed names only cannot tell a rewritten file from a seen one, so it counts as none."""
+        empty: dict = {"root": {}, "recent": {}}
         if not self.fs.exists(self._Path(self.bookmark)):
-            return {}
+            return empty
         # read through Spark rather than a JVM stream API, so Glue's Java 8 runtimes work too
         text = "".join(row.value for row in self.spark.read.text(self.bookmark, wholetext=True).collect())
-        return {name: list(identity) for name, identity in json.loads(text).get("files", {}).items()}
+        data = json.loads(text)
+        if "files" in data and isinstance(data["files"], dict):
+            return {**empty, "root": {n: list(i) for n, i in data["files"].items()}}
+        return {"root": {n: list(i) for n, i in data.get("root", {}).items()},
+                "recent": {n: list(i) for n, i in data.get("recent", {}).items()}}
 
     def _write_bookmark(self, data: dict) -> None:
         tmp = self.bookmark + ".tmp"
@@ -341,6 +427,39 @@ class BronzeToSilver:
     def _rename(self, src: str, dst: str) -> None:
         if not self.fs.rename(self._Path(src), self._Path(dst)):
             raise OSError(f"could not rename {src} to {dst}")
+
+
+def _retention(opts: dict[str, str]) -> tuple[float, int]:
+    """(hours, snapshots) of `--snapshot_retention_hours` and `--snapshots_retained`, checked before any work."""
+    hours, keep = (opts.get(k) or RETENTION[k] for k in RETENTION)
+    try:
+        parsed = float(hours), int(keep)
+    except ValueError:
+        parsed = (-1.0, 0)
+    if parsed[0] < 0 or parsed[1] < 1:
+        raise ValueError(f"--snapshot_retention_hours must be a number >= 0 and --snapshots_retained a whole "
+                         f"number >= 1, got {hours!r} and {keep!r}")
+    return parsed
+
+
+def _is_load(rel: str) -> bool:
+    """A DMS full-load file (`LOAD00000001.parquet`), at the table's root or in a date folder."""
+    return rel.rsplit("/", 1)[-1].startswith("LOAD")
+
+
+def _folders(files: dict[str, list[int]]) -> set[str]:
+    return {rel.rpartition("/")[0] for rel in files if "/" in rel}
+
+
+RECENT_FOLDERS = 2  # date folders the high-water mark keeps: the latest, and one back for a late file
+
+
+def _next_mark(mark: dict, root: dict[str, list[int]], dated: dict[str, list[int]]) -> dict:
+    """The bookmark after merging what was listed: the root files, and the files of the latest date folders."""
+    merged = {**mark["recent"], **dated}
+    keep = set(sorted(_folders(merged))[-RECENT_FOLDERS:])
+    return {"version": 2, "root": root, "recent": {n: i for n, i in merged.items() if n.rpartition("/")[0] in keep},
+            "high_water_mark": max(keep, default=None), "updated_at": time.time()}
 
 
 def _widens(narrow: DataType, wide: DataType) -> bool:

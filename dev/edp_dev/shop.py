@@ -57,10 +57,10 @@ CREATE INDEX IF NOT EXISTS orders_customer_idx ON orders (customer_id);
 CREATE INDEX IF NOT EXISTS order_items_order_idx ON order_items (order_id);
 """
 TABLES = ("customers", "products", "orders", "order_items")
-# Bounds that keep one call's memory and transaction sane: seed builds every row in memory before it
-# inserts (about 3 KB per customer with its orders and items), and a batch is one transaction of one
-# statement per change. Larger sources are several calls.
-MAX_SEED_CUSTOMERS = 100_000
+# Bounds that keep one call's transaction sane: seed inserts in chunks of SEED_CHUNK customers' or orders'
+# rows, and a batch is one transaction of one statement per change. Larger sources are several calls.
+MAX_SEED_CUSTOMERS = 1_000_000  # about 10M source rows
+SEED_CHUNK = 50_000
 MAX_BATCH_ROWS = 1_000_000  # per kind (inserts, updates, deletes) and call
 
 
@@ -75,7 +75,7 @@ class SeedSize:
     def scaled(cls, customers: int) -> SeedSize:
         """A source of about `customers` customers with proportional products and orders."""
         if customers > MAX_SEED_CUSTOMERS:
-            raise ValueError(f"a seed holds at most {MAX_SEED_CUSTOMERS:,} customers (it is built in memory), "
+            raise ValueError(f"a seed holds at most {MAX_SEED_CUSTOMERS:,} customers (about 10M rows), "
                              f"got {customers:,}")
         return cls(customers=customers, products=max(10, customers // 4), orders=customers * 3)
 
@@ -117,20 +117,24 @@ def seed(conn, size: SeedSize = SeedSize(), rng_seed: int = 7) -> dict[str, int]
                          "(use another EDP_HOME, or `make clean` to start over)")
     rng = random.Random(rng_seed)
     now = _now()
+    counts = {"customers": size.customers, "products": size.products, "orders": size.orders, "order_items": 0}
     with conn.cursor() as cur:
-        customers = [_customer(rng, i, now) for i in range(1, size.customers + 1)]
+        for start in range(1, size.customers + 1, SEED_CHUNK):  # in chunks: a 10M-row source fits in memory
+            _insert(cur, "customers", [_customer(rng, i, now) for i in range(start, min(start + SEED_CHUNK,
+                                                                                        size.customers + 1))])
         products = [_product(rng, i, now) for i in range(1, size.products + 1)]
-        _insert(cur, "customers", customers)
         _insert(cur, "products", products)
-        orders, items = [], []
-        for oid in range(1, size.orders + 1):
-            orders.append(_order(rng, oid, rng.randint(1, size.customers), now))
-            for _ in range(rng.randint(1, size.items_per_order)):
-                items.append(_item(rng, len(items) + 1, oid, products))
-        _insert(cur, "orders", orders)
-        _insert(cur, "order_items", items)
+        for start in range(1, size.orders + 1, SEED_CHUNK):
+            orders, items = [], []
+            for oid in range(start, min(start + SEED_CHUNK, size.orders + 1)):
+                orders.append(_order(rng, oid, rng.randint(1, size.customers), now))
+                for _ in range(rng.randint(1, size.items_per_order)):
+                    counts["order_items"] += 1
+                    items.append(_item(rng, counts["order_items"], oid, products))
+            _insert(cur, "orders", orders)
+            _insert(cur, "order_items", items)
     conn.commit()
-    return {"customers": len(customers), "products": len(products), "orders": len(orders), "order_items": len(items)}
+    return counts
 
 
 def simulate(conn, inserts: int = 50, updates: int = 35, deletes: int = 15, rng_seed: int | None = None) -> BatchResult:
@@ -152,7 +156,6 @@ def simulate(conn, inserts: int = 50, updates: int = 35, deletes: int = 15, rng_
     result = BatchResult()
     now = _now()
     with conn.cursor() as cur:
-        cur.execute("SELECT setseed(%s)", (rng.random() * 2 - 1,))
         ids = {t: _max_id(cur, t, pk) for t, pk in (("customers", "customer_id"), ("products", "product_id"),
                                                      ("orders", "order_id"), ("order_items", "order_item_id"))}
         cur.execute("SELECT product_id, unit_price FROM products WHERE active ORDER BY product_id")
@@ -165,9 +168,9 @@ def simulate(conn, inserts: int = 50, updates: int = 35, deletes: int = 15, rng_
             if op == "I":
                 result.inserts += _insert_change(cur, rng, ids, products, now)
             elif op == "U":
-                result.updates += _update_change(cur, rng, now)
+                result.updates += _update_change(cur, rng, ids, now)
             else:
-                result.deletes += _delete_change(cur, rng)
+                result.deletes += _delete_change(cur, rng, ids)
     conn.commit()
     return result
 
@@ -177,12 +180,11 @@ def _insert_change(cur, rng, ids, products, now) -> int:
         ids["customers"] += 1
         _insert(cur, "customers", [_customer(rng, ids["customers"], now)])
         return 1
-    cur.execute("SELECT customer_id FROM customers ORDER BY random() LIMIT 1")
-    row = cur.fetchone()
-    if row is None:
+    customer = _pick(cur, rng, ids, "customers", "customer_id")
+    if customer is None:
         return 0
     ids["orders"] += 1
-    _insert(cur, "orders", [_order(rng, ids["orders"], row[0], now)])
+    _insert(cur, "orders", [_order(rng, ids["orders"], customer, now)])
     items = []
     for _ in range(rng.randint(1, 3)):
         ids["order_items"] += 1
@@ -191,43 +193,49 @@ def _insert_change(cur, rng, ids, products, now) -> int:
     return 1 + len(items)
 
 
-def _update_change(cur, rng, now) -> int:
+def _update_change(cur, rng, ids, now) -> int:
     pick = rng.random()
     if pick < 0.6:
-        cur.execute(
-            "UPDATE orders SET status = %s, updated_at = %s WHERE order_id = "
-            "(SELECT order_id FROM orders WHERE status IN ('placed', 'shipped') ORDER BY random() LIMIT 1)",
-            (rng.choice(("shipped", "delivered", "cancelled", "returned")), now),
-        )
+        table, pk, where = "orders", "order_id", "status IN ('placed', 'shipped')"
+        change = "status = %s", rng.choice(("shipped", "delivered", "cancelled", "returned"))
     elif pick < 0.8:
-        cur.execute(
-            "UPDATE products SET unit_price = round(unit_price * %s, 2), updated_at = %s WHERE product_id = "
-            "(SELECT product_id FROM products ORDER BY random() LIMIT 1)",
-            (rng.choice((0.9, 0.95, 1.05, 1.1)), now),
-        )
+        table, pk, where = "products", "product_id", ""
+        change = "unit_price = round(unit_price * %s, 2)", rng.choice((0.9, 0.95, 1.05, 1.1))
     else:
-        cur.execute(
-            "UPDATE customers SET segment = %s, updated_at = %s WHERE customer_id = "
-            "(SELECT customer_id FROM customers ORDER BY random() LIMIT 1)",
-            (rng.choice(SEGMENTS), now),
-        )
+        table, pk, where = "customers", "customer_id", ""
+        change = "segment = %s", rng.choice(SEGMENTS)
+    key = _pick(cur, rng, ids, table, pk, where)
+    if key is None:
+        return 0
+    cur.execute(f"UPDATE {table} SET {change[0]}, updated_at = %s WHERE {pk} = %s", (change[1], now, key))
     return cur.rowcount
 
 
-def _delete_change(cur, rng) -> int:
+def _delete_change(cur, rng, ids) -> int:
     if rng.random() < 0.7:
-        cur.execute("DELETE FROM orders WHERE order_id = (SELECT order_id FROM orders ORDER BY random() LIMIT 1)")
-        return cur.rowcount
-    if rng.random() < 0.5:
-        cur.execute(
-            "DELETE FROM order_items WHERE order_item_id = (SELECT order_item_id FROM order_items ORDER BY random() LIMIT 1)"
-        )
-        return cur.rowcount
-    cur.execute(
-        "DELETE FROM customers c WHERE customer_id = (SELECT customer_id FROM customers x WHERE NOT EXISTS "
-        "(SELECT 1 FROM orders o WHERE o.customer_id = x.customer_id) ORDER BY random() LIMIT 1)"
-    )
+        table, pk, where = "orders", "order_id", ""
+    elif rng.random() < 0.5:
+        table, pk, where = "order_items", "order_item_id", ""
+    else:
+        table, pk, where = "customers", "customer_id", \
+            "NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.customer_id)"
+    key = _pick(cur, rng, ids, table, pk, where)
+    if key is None:
+        return 0
+    cur.execute(f"DELETE FROM {table} WHERE {pk} = %s", (key,))
     return cur.rowcount
+
+
+def _pick(cur, rng, ids, table: str, pk: str, where: str = "") -> int | None:
+    """A random row's key: the first matching key at or after a random point of the key range, wrapping
+    around. An index walk from that point, so a batch costs the same on a 10M-row source as on a small one
+    (`ORDER BY random()` reads the whole table for every change)."""
+    start = rng.randint(1, max(1, ids[table]))
+    cond = f" AND {where}" if where else ""
+    cur.execute(f"(SELECT {pk} FROM {table} WHERE {pk} >= %s{cond} ORDER BY {pk} LIMIT 1) UNION ALL "
+                f"(SELECT {pk} FROM {table} WHERE {pk} < %s{cond} ORDER BY {pk} LIMIT 1) LIMIT 1", (start, start))
+    row = cur.fetchone()
+    return None if row is None else row[0]
 
 
 def _max_id(cur, table: str, pk: str) -> int:

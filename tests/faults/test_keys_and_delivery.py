@@ -59,10 +59,11 @@ def test_a_change_file_delivered_twice_or_late_changes_nothing(keyed):
     keyed.sql("INSERT INTO pairs VALUES (300, 1, 'short-lived'), (301, 1, 'edited')")
     keyed.run()
     folder = keyed.paths.bronze / "public" / "pairs"
-    first = max((p for p in folder.glob("*.parquet") if not dms.is_load_file(p.name)), key=lambda p: p.stat().st_mtime)
+    first = max((p for p in dms.table_files(folder) if not dms.is_load_file(p.name)), key=lambda p: p.stat().st_mtime)
     keyed.sql("DELETE FROM pairs WHERE a = 300", "UPDATE pairs SET v = 'edited again' WHERE a = 301")
     keyed.run()
-    shutil.copyfile(first, folder / "29991231-235959999.parquet")  # the first batch again, under a later name
+    late = first.parent / "29991231-235959999.parquet"  # the first batch again, under a later name in its folder
+    shutil.copyfile(first, late)
     results = keyed.merge(["pairs"])
     assert results["pairs"]["mode"] == "merge" and results["pairs"]["new_files"] == 1
     keyed.assert_silver_matches("pairs")

@@ -36,7 +36,7 @@ def make_dms(paths, conn_info):
 def replay(paths, table):
     """Current state rebuilt from Bronze by the DMS rules, in plain Python (an independent check)."""
     rows = []
-    for f in sorted((paths.bronze / "public" / table).glob("*.parquet")):
+    for f in dms.table_files(paths.bronze / "public" / table):
         rows += pq.read_table(f).to_pylist()
     state = {}
     for row in sorted(rows, key=lambda r: (r[dms.SEQ_COLUMN] or "", r[dms.TIMESTAMP_COLUMN])):
@@ -79,7 +79,9 @@ def test_full_load_then_cdc_in_dms_layout(source):
     second = make_dms(paths, conn_info).run()
     assert second.mode == "cdc" and sum(second.rows.values()) > 0
     for rel in second.files:
-        assert re.fullmatch(r"public/\w+/\d{8}-\d{9}\.parquet", rel), rel
+        # DMS's date folders (DatePartitionEnabled, YYYYMMDD, SLASH), then the file named by its time
+        found = re.fullmatch(r"public/\w+/(\d{4})/(\d\d)/(\d\d)/(\d{8})-\d{9}\.parquet", rel)
+        assert found and "".join(found.groups()[:3]) == found.group(4), rel
         table = pq.read_table(paths.bronze / rel)
         assert table.column_names[0] == dms.OP_COLUMN
         assert set(table.column(dms.OP_COLUMN).to_pylist()) <= {"I", "U", "D"}
@@ -145,7 +147,8 @@ def test_truncate_reloads_the_table_and_archives_its_bronze(source):
     conn.commit()
     before = dms_task.run()
     assert "scratch" not in before.rows, "the truncated table's changes are in its reload, not in a change file"
-    names = sorted(p.name for p in (paths.bronze / "public" / "scratch").glob("*.parquet"))
+    folder = paths.bronze / "public" / "scratch"
+    names = sorted(str(p.relative_to(folder)) for p in dms.table_files(folder))
     assert names == ["LOAD00000001.parquet"]
     assert pq.read_table(paths.bronze / "public" / "scratch" / "LOAD00000001.parquet").column("id").to_pylist() == [9]
     assert list((paths.bronze / "_archive").rglob("scratch/LOAD00000001.parquet")), "archived, not deleted"

@@ -166,7 +166,9 @@ def test_bronze_target_writes_parquet_in_the_local_layout(applied, key_arn):
     assert s3["TimestampColumnName"] == dms_format.TIMESTAMP_COLUMN
     # full-load rows carry no Op, CDC rows carry Op first: as edp_dev.local.dms_format.bronze_schema writes them
     assert s3["IncludeOpForFullLoad"] is False and s3["CdcInsertsAndUpdates"] is False
-    assert s3["DatePartitionEnabled"] is False
+    # change files in date folders, as edp_dev.local.dms_format.cdc_file_path writes them
+    assert s3["DatePartitionEnabled"] is True and s3["DatePartitionSequence"] == "YYYYMMDD"
+    assert s3["DatePartitionDelimiter"] == "SLASH"
     assert s3["EncryptionMode"] == "SSE_KMS" and s3["ServerSideEncryptionKmsKeyId"] == key_arn
     assert s3["ServiceAccessRoleArn"].endswith(":role/edp-example-dms")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from edp.assets import TOMBSTONES_PREFIX
 from edp.settings import PermanentError
 from edp_dev.local import iceberg
 
@@ -36,7 +37,10 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
     schemas: dict[str, list[dict]] = {}
     files: dict[str, list[Path]] = {}
     missing = []
-    for table in tables:
+    # each table's tombstones (deleted keys with their rows' last values), catalogued beside it as the job
+    # registers them on Glue
+    tombstones = [TOMBSTONES_PREFIX + t for t in tables if iceberg.exists(layer_root / (TOMBSTONES_PREFIX + t))]
+    for table in (*tables, *tombstones):
         if not iceberg.exists(layer_root / table):
             missing.append(table)
             continue
@@ -61,7 +65,8 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
     tmp = catalog_dir / f"{layer}.json.tmp"
     tmp.write_text(json.dumps({**previous, **schemas}, indent=1))
     tmp.replace(catalog_dir / f"{layer}.json")
-    return {"layer": layer, "tables": sorted(schemas), "schema_changes": changed,
+    return {"layer": layer, "tables": sorted(t for t in schemas if t in tables), "tombstones": len(tombstones),
+            "schema_changes": changed,
             "seconds": round(time.monotonic() - started, 3)}
 
 

@@ -285,9 +285,8 @@ class LocalDms:
         return sorted(reload), new_columns
 
     def _bronze_columns(self, table: str) -> set[str] | None:
-        folder = dms.table_dir(self.bronze, self.schema, table)
-        files = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
-        return set(pq.read_schema(files[-1]).names) if files else None
+        latest = dms.latest_file(dms.table_dir(self.bronze, self.schema, table))
+        return set(pq.read_schema(latest).names) if latest else None
 
     def _look_up_unchanged(self, conn, name: str, table: TableBatch) -> None:
         """Fill unchanged large values from the source row by key, as DMS does for LOB columns. The value
@@ -384,10 +383,11 @@ class LocalDms:
         return str(dms.table_dir(Path(""), self.schema, table) / name)
 
     def _cdc_name(self, table: str, moment: datetime) -> str:
-        """DMS names CDC files by time; step a millisecond on the rare clash so nothing is overwritten."""
+        """DMS names CDC files by time, in the date folder of that time; step a millisecond on the rare clash
+        so nothing is overwritten."""
         folder = dms.table_dir(self.bronze, self.schema, table)
         while True:
-            name = dms.cdc_file_name(moment)
+            name = dms.cdc_file_path(moment)
             if not (folder / name).exists() and not (folder / (name + dms.IN_PROGRESS)).exists():
                 return name
             moment += timedelta(milliseconds=1)

@@ -1,7 +1,10 @@
 """The AWS DMS S3-target parquet layout, reproduced so local Bronze has the shape DMS writes on AWS.
 
 DMS writes `<folder>/<schema>/<table>/LOAD00000001.parquet` ... for the full
-load, then CDC files named by time (`20261123-020000123.parquet`).  CDC rows
+load, then CDC files named by time (`20261123-020000123.parquet`) in date folders
+(`DatePartitionEnabled` with the `YYYYMMDD` sequence and `/` delimiter, the ingestion
+module's setting: `2026/11/23/20261123-020000123.parquet`), so a reader finds new
+changes under the latest folders rather than among every file ever written.  CDC rows
 carry `Op` (I/U/D) as the first column; with `TimestampColumnName` every row
 also has a `yyyy-MM-dd HH:mm:ss.SSSSSS` string column (transfer time for full
 load, commit time for CDC).  We add the change-sequence column that DMS
@@ -152,6 +155,33 @@ def load_file_name(number: int) -> str:
 def cdc_file_name(moment: datetime) -> str:
     moment = moment.astimezone(UTC) if moment.tzinfo else moment
     return moment.strftime("%Y%m%d-%H%M%S") + f"{moment.microsecond // 1000:03d}.parquet"
+
+
+def cdc_file_path(moment: datetime) -> str:
+    """A CDC file's path under its table folder: the date folder of its (UTC) time, then its name."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return moment.strftime("%Y/%m/%d/") + cdc_file_name(moment)
+
+
+def table_files(folder: Path) -> list[Path]:
+    """Every Bronze parquet file of a table: the load files at its root and the change files in date folders."""
+    return sorted(folder.rglob("*.parquet")) if folder.exists() else []
+
+
+def latest_file(folder: Path) -> Path | None:
+    """The table's newest Bronze file, found by walking down the latest date folder (not the whole history):
+    the newest change file, or a load file when no change came after it."""
+    candidates = [p for p in folder.glob("*.parquet")] if folder.exists() else []
+    dated = folder
+    while True:
+        digits = sorted((d for d in dated.iterdir() if d.is_dir() and d.name.isdigit()), key=lambda d: d.name) \
+            if dated.exists() else []
+        if not digits:
+            break
+        dated = digits[-1]
+    if dated != folder:
+        candidates += list(dated.glob("*.parquet"))
+    return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
 
 
 def is_load_file(name: str) -> bool:

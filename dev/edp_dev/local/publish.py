@@ -21,6 +21,7 @@ from edp import history, run_record
 from edp.runtime import RunContext, run_folder
 from edp.settings import local_paths
 from edp.spec import Spec, Task
+from edp_dev.local import dms_format as dms
 from edp_dev.local import iceberg
 from edp_dev.local.dbt_cli import BUILD_RESULTS, step_results_path
 from edp_dev.private_files import write_private
@@ -34,7 +35,7 @@ def layer_rows(run: RunContext) -> dict[str, dict[str, int]]:
 
     paths = local_paths()
     spec = run.spec
-    bronze = {t: sum(pq.read_metadata(f).num_rows for f in (paths.bronze / spec.source_schema / t).glob("*.parquet"))
+    bronze = {t: sum(pq.read_metadata(f).num_rows for f in dms.table_files(dms.table_dir(paths.bronze, spec.source_schema, t)))
               for t in spec.table_names}
     silver = {t: iceberg.row_count(paths.silver / t) if iceberg.exists(paths.silver / t) else 0 for t in spec.table_names}
     gold: dict[str, int] = {}

@@ -260,7 +260,11 @@ resource "aws_dms_s3_endpoint" "bronze" {
   include_op_for_full_load = false
   cdc_inserts_and_updates  = false
   cdc_inserts_only         = false
-  date_partition_enabled   = false
+  # change files in date folders (<table>/YYYY/MM/DD/), so the merge lists the latest folders, not the history
+  date_partition_enabled   = true
+  date_partition_sequence  = "YYYYMMDD"
+  date_partition_delimiter = "SLASH"
+  date_partition_timezone  = "UTC"
   cdc_max_batch_interval   = 60
   cdc_min_file_size        = 32000
 
