@@ -1,5 +1,5 @@
 # The front door. `make demo` and `make test` set everything up themselves.
-.PHONY: help setup demo check test lint checkov bench sfn clean
+.PHONY: help setup demo check test lint checkov bench bench-scale sfn clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,6 +23,9 @@ checkov: setup  ## checkov over terraform/ (offline)
 
 bench: setup  ## parse-time and end-to-end benchmarks -> benchmarks/results/
 	.venv/bin/python benchmarks/bench_local.py
+
+bench-scale: setup  ## the scale benchmark (SIZES=100000,1000000 source rows) -> the `scale` list
+	.venv/bin/python benchmarks/bench_local.py --skip-e2e --skip-merge --scale $${SIZES:-100000,1000000}
 
 sfn: setup  ## re-render the Step Functions definition from dags/pipeline.yaml
 	.venv/bin/edp sfn render

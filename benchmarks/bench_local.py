@@ -4,9 +4,13 @@
 * the local end-to-end pipeline (through Airflow) for a configurable source size:
   the full-load run, then an incremental run after a change batch;
 * the CDC merge itself: the Glue script's Spark `apply_cdc` against the same merge
-  in DuckDB (the one-machine reference), on the same synthetic Bronze file.
+  in DuckDB (the one-machine reference), on the same synthetic Bronze file;
+* scale (`--scale 100000,1000000,5000000`): per source size, the full-load run, a run
+  after a change batch of `--change-fraction` of the source rows, and a run with no
+  change (the fixed floor), each timed per task; results in the `scale` list.
 
     .venv/bin/python benchmarks/bench_local.py --customers 1000 --repeat 20
+    .venv/bin/python benchmarks/bench_local.py --skip-e2e --scale 100000,1000000 --merge-rows 10000000
 Results go to benchmarks/results/<host>.json (and are printed).
 """
 
@@ -73,6 +77,53 @@ def end_to_end(customers: int, changes: int) -> dict:
             "incremental_to_full_ratio": round(runs["incremental_run"] / runs["full_load_run"], 3)}
 
 
+ROWS_PER_CUSTOMER = 10.25  # a seed's rows per customer: 1 customer, 1/4 product, 3 orders, ~6 order items
+
+
+def scale_point(source_rows: int, change_fraction: float) -> dict:
+    """One source size through the local pipeline (Airflow, the local DMS, the Glue script on Spark, dbt on
+    DuckDB): a full load, a run after changing `change_fraction` of the rows, then a run with nothing new.
+    Per-task seconds come from each run's metrics (what the run report shows)."""
+    from edp_dev import shop as source_db
+    from edp_dev.airflow_run import run_dag
+    from edp_dev.local.postgres import EmbeddedPostgres
+    from tests.conftest import isolated_home
+
+    customers = max(10, round(source_rows / ROWS_PER_CUSTOMER))
+    with isolated_home(f"scale-{source_rows}") as paths:
+        import psycopg2
+
+        conn = psycopg2.connect(EmbeddedPostgres(paths.pg).start().dsn())
+        started = time.monotonic()
+        rows = source_db.seed(conn, source_db.SeedSize.scaled(customers))
+        seed_s = time.monotonic() - started
+        total = sum(rows.values())
+        changes = max(1, round(total * change_fraction))
+        runs: dict[str, dict] = {}
+        for label in ("full", "incremental", "noop"):
+            if label == "incremental":  # one change touches ~1.5 rows on average (an order and its items)
+                wanted = max(1, round(changes / 1.5))
+                batch = source_db.simulate(conn, inserts=wanted // 2, updates=wanted * 35 // 100,
+                                           deletes=wanted * 15 // 100, rng_seed=1)
+                changed = batch.inserts + batch.updates + batch.deletes
+            started = time.monotonic()
+            code = run_dag("edp_pipeline", {}, log_file=paths.root / f"{label}.log")
+            seconds = time.monotonic() - started
+            if code != 0:  # the state folder goes with the with-block: show the log's end here
+                lines = (paths.root / f"{label}.log").read_text(errors="replace").splitlines()
+                errors = [ln for ln in lines if "[error" in ln or "Error" in ln][-30:]
+                raise SystemExit(f"{label} run at {source_rows:,} rows failed:\n" + "\n".join(errors or lines[-40:]))
+            metrics = max((paths.artifacts / "runs").glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
+            runs[label] = {"seconds": round(seconds, 2),
+                           "per_task": {k: round(v, 2) for k, v in json.loads(metrics.read_text())["durations"].items()}}
+        conn.close()
+    return {"source_rows": total, "source_tables": rows, "change_fraction": change_fraction, "changed_rows": changed,
+            "seed_s": round(seed_s, 1), "full_s": runs["full"]["seconds"],
+            "incremental_s": runs["incremental"]["seconds"], "noop_s": runs["noop"]["seconds"],
+            "incremental_to_full_ratio": round(runs["incremental"]["seconds"] / runs["full"]["seconds"], 3),
+            "per_task": {label: run["per_task"] for label, run in runs.items()}}
+
+
 def merge_engines(rows: int) -> dict:
     """Spark (warm, as the second of two runs) and DuckDB merging one synthetic CDC file; same result asserted."""
     import random
@@ -123,17 +174,32 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20, help="parses per DAG file")
     parser.add_argument("--merge-rows", type=int, default=1_000_000, help="CDC rows in the merge benchmark")
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--scale", default="", help="comma-separated source sizes in rows, e.g. 100000,1000000")
+    parser.add_argument("--change-fraction", type=float, default=0.01, help="share of the source rows changed")
+    parser.add_argument("--skip-merge", action="store_true")
     args = parser.parse_args()
+    sizes = [int(x) for x in args.scale.split(",") if x.strip()]
+    if any(n < 1000 or n > 10_500_000 for n in sizes) or not 0 < args.change_fraction <= 1:
+        parser.error("--scale sizes must be between 1,000 and 10,500,000 rows and --change-fraction in (0, 1]")
     result = {
         "machine": {"host": socket.gethostname(), "python": platform.python_version(), "cpus": __import__("os").cpu_count(),
                     "platform": platform.platform()},
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "dag_parse": dag_parse_times(args.repeat),
     }
-    result["cdc_merge"] = merge_engines(args.merge_rows)
+    out = ROOT / "benchmarks" / "results" / f"{socket.gethostname()}.json"
+    previous = json.loads(out.read_text()) if out.is_file() else {}
+    # a partial run (--skip-*) keeps the figures it did not measure, each with its own measured_at
+    for key in ("cdc_merge", "end_to_end_local", "scale"):
+        if key in previous:
+            result[key] = previous[key]
+    if not args.skip_merge:
+        result["cdc_merge"] = {**merge_engines(args.merge_rows), "measured_at": result["measured_at"]}
     if not args.skip_e2e:
         result["end_to_end_local"] = end_to_end(args.customers, args.changes)
-    out = ROOT / "benchmarks" / "results" / f"{socket.gethostname()}.json"
+    if sizes:
+        result["scale"] = [{**scale_point(n, args.change_fraction), "measured_at": result["measured_at"]}
+                           for n in sizes]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

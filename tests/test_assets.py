@@ -17,14 +17,17 @@ def test_each_layer_is_written_by_one_task_and_read_by_the_next(spec):
     names = {tid: ([r.name for r in i], [r.name for r in o]) for tid, (i, o) in io.items()}
     tables = list(spec.table_names)
     assert names["cdc_ingest"] == ([f"source.public.{t}" for t in tables], [f"bronze.{t}" for t in tables])
-    assert names["bronze_to_silver"] == ([f"bronze.{t}" for t in tables], [f"silver.{t}" for t in tables])
+    silver = [f"silver.{name}" for t in tables for name in (t, f"_tombstones_{t}")]
+    assert names["bronze_to_silver"] == ([f"bronze.{t}" for t in tables], silver)
     assert names["dbt_build"][1] == [f"gold.{m}" for m in sorted(marts)] and len(marts) == 3
-    assert set(names["dbt_build"][0]) == {f"silver.{t}" for t in tables}
+    # every table, and the tombstones of those daily_revenue's incremental build reads for deleted rows
+    assert set(names["dbt_build"][0]) == {f"silver.{t}" for t in tables} | {"silver._tombstones_orders",
+                                                                             "silver._tombstones_order_items"}
     assert names["serving_load"][1] == [f"serving.serving.{t}" for t in spec.task("serving_load").args["tables"]]
     for tid in ("crawl_silver", "source_freshness", "quality_gate", "publish_artifacts"):
         assert names[tid] == ([], []), tid
     one = assets.task_datasets(spec, spec.task("bronze_to_silver"), table="orders")
-    assert [r.uri for r in one[1]] == ["edp://silver/orders"]
+    assert [r.uri for r in one[1]] == ["edp://silver/orders", "edp://silver/_tombstones_orders"]
 
 
 def test_the_dags_declare_them_and_the_gold_consumer_is_scheduled_on_gold(spec):
@@ -34,7 +37,7 @@ def test_the_dags_declare_them_and_the_gold_consumer_is_scheduled_on_gold(spec):
     dag = bag.dags[spec.pipeline.id]
     outlets = {t.task_id: sorted(a.name for a in t.outlets) for t in dag.tasks if t.outlets}
     assert outlets["dbt_build"] == [a.name for a in assets.gold_assets(spec)]
-    assert outlets["bronze_to_silver"] == sorted(f"silver.{t}" for t in spec.table_names)
+    assert outlets["bronze_to_silver"] == sorted(f"silver.{n}" for t in spec.table_names for n in (t, f"_tombstones_{t}"))
     assert set(outlets) == {"cdc_ingest", "bronze_to_silver", "dbt_build", "serving_load"}
     consumer = bag.dags[f"{spec.pipeline.id}_on_gold"]
     condition = consumer.timetable.asset_condition  # all of them (AssetAll), not any one
@@ -58,9 +61,12 @@ def test_manifest_marts_are_the_tables_with_their_silver_sources():
         "model.edp.stg_orders": {"name": "stg_orders", "resource_type": "model", "config": {"materialized": "view"},
                                  "depends_on": {"nodes": ["source.edp.silver.orders"]}},
         "model.edp.rev": {"name": "rev", "resource_type": "model", "config": {"materialized": "table"},
-                          "depends_on": {"nodes": ["model.edp.stg_orders", "source.edp.silver.items"]}},
-        "test.edp.t": {"name": "t", "resource_type": "test", "config": {"materialized": "test"}}}}
-    assert assets.manifest_gold(manifest) == {"rev": ["items", "orders"]}
+                          "depends_on": {"nodes": ["model.edp.stg_orders", "source.edp.silver.items",
+                                                   "source.edp.silver.gone"]}},
+        "test.edp.t": {"name": "t", "resource_type": "test", "config": {"materialized": "test"}}},
+        "sources": {"source.edp.silver.gone": {"name": "gone", "identifier": "_tombstones_orders"}}}
+    # a source that renames its table is named by the table (its identifier)
+    assert assets.manifest_gold(manifest) == {"rev": ["_tombstones_orders", "items", "orders"]}
 
 
 @pytest.mark.integration

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 ASSETS_FILE = "assets.json"
 URI_SCHEME = "edp"
 BUILDS_MODELS = ("build", "run")
+# the Bronze->Silver merge's table of deleted keys with their rows' last values, beside each Silver table
+# (glue_scripts/bronze_to_silver.py's TOMBSTONES_PREFIX; a test asserts they agree)
+TOMBSTONES_PREFIX = "_tombstones_"
 
 
 class AssetsFileError(ValueError):
@@ -83,8 +86,9 @@ def task_datasets(spec: Spec, task: Task, table: str | None = None) -> tuple[lis
     if task.kind == "cdc_ingest":
         return ([DataRef("source", f"{spec.source_schema}.{t}") for t in spec.table_names],
                 [DataRef("bronze", t) for t in spec.table_names])
-    if task.kind == "glue_job" and task.map_over == "tables":
-        return [DataRef("bronze", t) for t in tables], [DataRef("silver", t) for t in tables]
+    if task.kind == "glue_job" and task.map_over == "tables":  # each table and its tombstones (deleted rows)
+        return ([DataRef("bronze", t) for t in tables],
+                [DataRef("silver", name) for t in tables for name in (t, TOMBSTONES_PREFIX + t)])
     if task.kind == "dbt" and task.args.get("command") in BUILDS_MODELS:
         marts = gold_models(str(spec.path))
         built = _selected(task, marts)
@@ -119,6 +123,7 @@ def manifest_gold(manifest: dict) -> dict[str, list[str]]:
     """From dbt's manifest: each mart (a model dbt materialises as a table) and the Silver tables it reads,
     through the staging views."""
     nodes = manifest.get("nodes", {})
+    sources = manifest.get("sources", {})
 
     def sources_of(uid: str, seen: set[str]) -> set[str]:
         if uid in seen:
@@ -126,8 +131,8 @@ def manifest_gold(manifest: dict) -> dict[str, list[str]]:
         seen.add(uid)
         out = set()
         for dep in nodes.get(uid, {}).get("depends_on", {}).get("nodes", []):
-            if dep.startswith("source."):
-                out.add(dep.split(".")[-1])
+            if dep.startswith("source."):  # the table's name in the catalog (a source may rename it)
+                out.add(sources.get(dep, {}).get("identifier") or dep.split(".")[-1])
             elif dep in nodes:
                 out |= sources_of(dep, seen)
         return out

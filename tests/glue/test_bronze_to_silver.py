@@ -99,6 +99,23 @@ def test_a_tombstone_keeps_an_older_change_delivered_again_from_bringing_a_row_b
         "without the tombstone the row would come back"
 
 
+def test_a_tombstone_keeps_the_deleted_rows_last_values(spark):
+    """A PostgreSQL delete carries the key only; the tombstone keeps the row's last values (from the same batch,
+    from Silver, or from the tombstone already kept), which is how Gold finds the date a deleted order counted on."""
+    silver = frame(spark, [("I", "t0", "A0", 1, "one"), ("I", "t0", "A0", 3, "three")], with_op=True).drop("Op")
+    batch = frame(spark, [("I", "t1", "A1", 2, "two"), ("U", "t1", "A2", 2, "two-b"), ("D", "t2", "A3", 2, None),
+                          ("D", "t2", "A4", 1, None)])
+    latest = b2s.latest_changes(batch, ["id"], current=silver)
+    images = b2s.last_images(batch, ["id"], current=silver)
+    tombstones = b2s.deleted_keys(latest, ["id"], images=images)
+    assert sorted((r["id"], r["name"], r["dms_change_seq"]) for r in tombstones.collect()) == \
+        [(1, "one", "A4"), (2, "two-b", "A3")]
+    # an older change of a deleted key delivered again: the image stays the one the tombstone has
+    again = frame(spark, [("I", "t1", "A1", 2, "two")])
+    kept = b2s.last_images(again, ["id"], tombstones=tombstones)
+    assert sorted((r["id"], r["name"]) for r in kept.collect()) == [(1, "one"), (2, "two-b")]
+
+
 def test_missing_primary_key_is_named(spark):
     with pytest.raises(ValueError, match="primary key column"):
         b2s.apply_cdc(frame(spark, [("I", "t", "A", 1, "x")]), ["customer_id"])
@@ -107,6 +124,12 @@ def test_missing_primary_key_is_named(spark):
 def test_defaults_match_the_dms_writer():
     assert b2s.DEFAULTS == {"op_column": dms.OP_COLUMN, "timestamp_column": dms.TIMESTAMP_COLUMN,
                             "seq_column": dms.SEQ_COLUMN}
+
+
+def test_the_platform_knows_the_tombstones_tables():
+    from edp import assets
+
+    assert assets.TOMBSTONES_PREFIX == b2s.TOMBSTONES_PREFIX
 
 
 def test_arguments_are_checked():
@@ -118,9 +141,9 @@ def test_arguments_are_checked():
 
 def _write_bronze(root, name, rows, cdc):
     schema = dms.bronze_schema([("id", pa.int64()), ("name", pa.string())], cdc=cdc)
-    folder = root / "public" / "things"
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(dms.build_table(schema, rows), folder / name)
+    path = root / "public" / "things" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(dms.build_table(schema, rows), path)
 
 
 def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
@@ -133,7 +156,7 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
                   cdc=False)
     first = b2s.main(argv, spark=spark)
     assert first["mode"] == "rebuild" and first["silver_rows"] == 3
-    _write_bronze(bronze, "20260101-000000001.parquet", [{"Op": "D", "dms_timestamp": ts, "dms_change_seq": "S1", "id": 2},
+    _write_bronze(bronze, "2026/01/01/20260101-000000001.parquet", [{"Op": "D", "dms_timestamp": ts, "dms_change_seq": "S1", "id": 2},
                                                         {"Op": "I", "dms_timestamp": ts, "dms_change_seq": "S2", "id": 9,
                                                          "name": "n9"}], cdc=True)
     second = b2s.main(argv, spark=spark)
@@ -143,7 +166,9 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     assert again["mode"] == "noop" and again["new_files"] == 0 and again["silver_rows"] == 3
     assert sorted(iceberg.read(silver / "things")["id"].to_pylist()) == [1, 3, 9]
     bookmark = json.loads((silver / "_bookmarks" / "things.json").read_text())
-    assert sorted(bookmark["files"]) == ["20260101-000000001.parquet", "LOAD00000001.parquet"]
+    assert sorted(bookmark["root"]) == ["LOAD00000001.parquet"]
+    assert sorted(bookmark["recent"]) == ["2026/01/01/20260101-000000001.parquet"]
+    assert bookmark["high_water_mark"] == "2026/01/01"
     # the deleted key is a tombstone: the delete delivered again, or an older insert of it, changes nothing
     assert iceberg.read(silver / "_tombstones_things")["id"].to_pylist() == [2]
     # every write is one Iceberg commit: the load, then the merge (the no-op run commits nothing)
@@ -152,7 +177,7 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     schema = dms.bronze_schema([("id", pa.int64()), ("name", pa.string()), ("size", pa.int32())], cdc=True)
     pq.write_table(dms.build_table(schema, [{"Op": "U", "dms_timestamp": ts, "dms_change_seq": "S3", "id": 3,
                                              "name": "n3b", "size": 7}]),
-                   bronze / "public" / "things" / "20260101-000000002.parquet")
+                   bronze / "public" / "things" / "2026" / "01" / "01" / "20260101-000000002.parquet")
     assert b2s.main(argv, spark=spark)["mode"] == "merge"
     assert sorted(iceberg.read(silver / "things").select(["id", "name", "size"]).to_pylist(), key=lambda r: r["id"]) \
         == [{"id": 1, "name": "n1", "size": None}, {"id": 3, "name": "n3b", "size": 7},
@@ -168,6 +193,85 @@ def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     assert sorted(iceberg.read(silver / "things").select(["id", "name"]).to_pylist(), key=lambda r: r["id"]) == [
         {"id": 2, "name": "r2"}, {"id": 4, "name": "r4"}]
     assert iceberg.read(silver / "_tombstones_things").num_rows == 0
+
+
+def test_a_run_lists_only_the_latest_date_folders(spark, tmp_path):
+    """The high-water mark: after a month of change folders, a run lists the root and the latest two folders,
+    finds a file that landed one folder late, and its bookmark holds two folders' files, not the history."""
+    bronze, silver = tmp_path / "bronze", tmp_path / "silver"
+    argv = ["s"] + [x for k, v in {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(),
+                                   "schema": "public", "table": "things", "primary_key": "id"}.items()
+                    for x in (f"--{k}", v)]
+    ts = "2026-01-01 00:00:00.000000"
+    _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": 0, "name": "n0"}], cdc=False)
+    for day in range(1, 31):  # one insert per day, in its date folder
+        _write_bronze(bronze, f"2026/01/{day:02d}/202601{day:02d}-000000000.parquet",
+                      [{"Op": "I", "dms_timestamp": ts, "dms_change_seq": f"S{day:04d}", "id": day, "name": f"n{day}"}],
+                      cdc=True)
+    first = b2s.main(argv, spark=spark)
+    assert first["mode"] == "rebuild" and first["silver_rows"] == 31 and first["listed_files"] == 31
+    _write_bronze(bronze, "2026/02/01/20260201-000000000.parquet",
+                  [{"Op": "U", "dms_timestamp": ts, "dms_change_seq": "S0100", "id": 5, "name": "n5b"}], cdc=True)
+    _write_bronze(bronze, "2026/01/30/20260130-235959999.parquet",  # late, in the previous folder
+                  [{"Op": "D", "dms_timestamp": ts, "dms_change_seq": "S0099", "id": 7}], cdc=True)
+    second = b2s.main(argv, spark=spark)
+    # the load file and the folders from the older of the two the mark keeps (2026/01/29) on: 01/29, the two
+    # files of 01/30 and the one of 02/01, not the 28 older folders
+    assert second["mode"] == "merge" and second["new_files"] == 2 and second["listed_files"] == 5
+    rows = {r["id"]: r["name"] for r in iceberg.read(silver / "things").to_pylist()}
+    assert len(rows) == 30 and rows[5] == "n5b" and 7 not in rows
+    bookmark = json.loads((silver / "_bookmarks" / "things.json").read_text())
+    assert sorted(bookmark["recent"]) == ["2026/01/30/20260130-000000000.parquet",
+                                          "2026/01/30/20260130-235959999.parquet",
+                                          "2026/02/01/20260201-000000000.parquet"]
+    assert b2s.main(argv, spark=spark)["mode"] == "noop"
+
+
+def test_a_flat_bookmark_carries_over(spark, tmp_path):
+    """A bookmark written before date folders (`files`: every file at the root) is read as the root's files:
+    nothing merged is merged again as new, and the next run writes the high-water mark."""
+    bronze, silver = tmp_path / "bronze", tmp_path / "silver"
+    argv = ["s"] + [x for k, v in {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(),
+                                   "schema": "public", "table": "things", "primary_key": "id"}.items()
+                    for x in (f"--{k}", v)]
+    ts = "2026-01-01 00:00:00.000000"
+    _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": 1, "name": "n1"}], cdc=False)
+    assert b2s.main(argv, spark=spark)["mode"] == "rebuild"
+    path = silver / "_bookmarks" / "things.json"
+    mark = json.loads(path.read_text())
+    path.write_text(json.dumps({"files": mark["root"], "updated_at": 0}))
+    path.with_name(f".{path.name}.crc").unlink(missing_ok=True)  # Hadoop's local checksum of the old text
+    assert b2s.main(argv, spark=spark)["mode"] == "noop"
+    _write_bronze(bronze, "2026/01/02/20260102-000000000.parquet",
+                  [{"Op": "I", "dms_timestamp": ts, "dms_change_seq": "S1", "id": 2, "name": "n2"}], cdc=True)
+    assert b2s.main(argv, spark=spark)["mode"] == "merge"
+    assert json.loads(path.read_text())["high_water_mark"] == "2026/01/02"
+
+
+def test_old_snapshots_expire_and_their_files_go(spark, tmp_path):
+    """Each merge commits a snapshot; with a retention of 0 hours only the last `snapshots_retained` stay, and
+    the data files only expired snapshots used are deleted, so the table's storage does not grow with runs."""
+    bronze, silver = tmp_path / "bronze", tmp_path / "silver"
+    args = {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(), "schema": "public",
+            "table": "things", "primary_key": "id", "snapshot_retention_hours": "0", "snapshots_retained": "2"}
+    argv = ["s"] + [x for k, v in args.items() for x in (f"--{k}", v)]
+    ts = "2026-01-01 00:00:00.000000"
+    _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": 1, "name": "n1"}], cdc=False)
+    b2s.main(argv, spark=spark)
+    expired = 0
+    for n in range(2, 6):
+        _write_bronze(bronze, f"2026/01/0{n}/2026010{n}-000000000.parquet",
+                      [{"Op": "U", "dms_timestamp": ts, "dms_change_seq": f"S{n}", "id": 1, "name": f"v{n}"}], cdc=True)
+        expired += b2s.main(argv, spark=spark)["expired_files"]
+    snapshots = spark.sql(f"SELECT * FROM {_table(spark, silver, 'things')}.snapshots").collect()
+    assert len(snapshots) == 2 and expired >= 3
+    assert iceberg.read(silver / "things").to_pylist()[0]["name"] == "v5"
+    live = {r["file_path"] for r in spark.sql(f"SELECT file_path FROM {_table(spark, silver, 'things')}.all_data_files")
+            .collect()}
+    on_disk = {p.as_uri() for p in (silver / "things" / "data").rglob("*.parquet")}
+    assert {u.replace("file:///", "file:/") for u in on_disk} == {u.replace("file:///", "file:/") for u in live}
+    with pytest.raises(ValueError, match="--snapshots_retained"):
+        b2s.main(argv[:-1] + ["0"], spark=spark)
 
 
 def _table(spark, silver, name):

@@ -8,5 +8,6 @@ select
     product_id,
     quantity,
     unit_price,
-    quantity * unit_price as line_amount
+    quantity * unit_price as line_amount,
+    cast(dms_timestamp as timestamp) as changed_at
 from source
