@@ -47,7 +47,7 @@ CURRENCY = "USD"
 
 PRICES: dict[str, Price] = {
     # Glue jobs: per DPU-hour, billed per second with a 1-minute minimum (Glue 2.0+); a G.1X worker is 1 DPU
-    # (us-east-1 lists $0.44; Frankfurt's rate is higher)
+    # (us-east-1 lists $0.44; this is the rate read for REGION on AS_OF)
     "glue_job_seconds": Price(0.52 / 3600, "DPU-second", "https://aws.amazon.com/glue/pricing/", minimum=60),
     # Glue crawlers: per DPU-hour, billed per second with a 10-minute minimum per crawler run (counted as 1 DPU)
     "crawler_seconds": Price(0.52 / 3600, "DPU-second", "https://aws.amazon.com/glue/pricing/", minimum=600),
