@@ -1,6 +1,7 @@
 """The Airflow UI as a person uses it: headless Chromium logs in, triggers edp_pipeline through the Params
 form and sees the run succeed; then opens the platform's pages through the UI (the `edp` plugin): the run
-history and the run's report as a tab of the run.
+history, the run's report as a tab of the run and the dbt docs; and sees the run's Gold Asset events start the
+Gold consumer, `edp_pipeline_on_gold` (the stack's scheduler keeps Asset schedules on, clocks off).
 
 The stack is the one `edp airflow up` starts (`edp_dev.airflow_stack`), in a state folder of its own
 with a small seeded source.  The browser is Debian's Chromium driven by Playwright (no browser download).
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.system
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DAG_ID = "edp_pipeline"
-RUN_TIMEOUT = 900  # ~80 s when idle; a loaded 2-core machine runs the four mapped Spark tasks at once for minutes
+GOLD_DAG_ID = "edp_pipeline_on_gold"
+GOLD_MART = "daily_revenue"  # one of the marts dbt builds (dags/assets.json)
+GOLD_TIMEOUT = 300  # the scheduler creates the run within a loop or two; its one task is a few seconds
+RUN_TIMEOUT = 1500  # ~80 s when idle; a loaded 2-core machine (other suites running) took 824 s and over 900 s
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +83,32 @@ def test_trigger_edp_pipeline_from_the_params_form_and_see_it_succeed(stack, bro
         page.screenshot(path=str(shots / "plugin-failure.png"))
         raise
     page.screenshot(path=str(shots / "plugin.png"))
+    gold = wait_for_gold_consumer(page, info.url, run_id)
+    assert gold["state"] == "success", gold
+
+
+def wait_for_gold_consumer(page, url: str, run_id: str) -> dict:
+    """The `edp_pipeline_on_gold` run the pipeline run's Gold Asset events started, once it has finished:
+    asset-triggered, and the events it consumed come from `run_id`."""
+    deadline = time.monotonic() + GOLD_TIMEOUT
+    while True:
+        runs = api_get(page, url, f"/dags/{GOLD_DAG_ID}/dagRuns?order_by=-run_after")["dag_runs"]
+        for run in runs:
+            events = api_get(page, url, f"/dags/{GOLD_DAG_ID}/dagRuns/{run['dag_run_id']}/upstreamAssetEvents")
+            if any(e.get("source_run_id") == run_id for e in events["asset_events"]):
+                assert run["run_type"] == "asset_triggered", run
+                if run["state"] in ("success", "failed"):
+                    return run
+        if time.monotonic() > deadline:
+            pytest.fail(f"no finished {GOLD_DAG_ID} run from {run_id}'s Gold Asset events after {GOLD_TIMEOUT} s: "
+                        f"{[(r['dag_run_id'], r['run_type'], r['state']) for r in runs]}")
+        time.sleep(3)
 
 
 def see_the_plugin_pages(page, url: str, run_id: str) -> None:
     """Browse > Run history shows this run's row (success, tests, cost) linking to its report; the run's
-    "Run report" tab shows the report with its tests, freshness and cost."""
+    "Run report" tab shows the report with its tests, freshness and cost; Browse > dbt docs shows dbt's docs
+    naming a Gold mart."""
     page.goto(f"{url}/plugin/edp-run-history")
     history = page.frame_locator("iframe")
     row = history.locator("tr.run", has_text=run_id)
@@ -100,6 +125,15 @@ def see_the_plugin_pages(page, url: str, run_id: str) -> None:
     assert run_id in report.locator("body").inner_text()
     assert "passed" in report.locator("#tests").inner_text()
     assert report.locator("#freshness tr").count() > 1
+
+    # Browse > dbt docs: dbt's own docs site of the newest run, its project tree naming the marts (the tree's
+    # folders start collapsed: the mart's entry is there, not shown)
+    page.goto(f"{url}/plugin/edp-dbt-docs")
+    docs = page.frame_locator("iframe")
+    mart = docs.locator(".filename-normal", has_text=GOLD_MART)
+    mart.first.wait_for(state="attached", timeout=120_000)
+    assert mart.first.text_content().strip() == GOLD_MART
+    assert "dbt" in (docs.locator("body").text_content() or "").lower()
 
 
 def log_in(page, url: str, password: str) -> None:

@@ -21,10 +21,13 @@ from edp_dev.private_files import open_private_append, private_dir, write_privat
 
 LOOPBACK = "127.0.0.1"
 LOG_SERVER_MODULE = "airflow.utils.serve_logs.core"
-LOCAL_SETTINGS = '''"""Written by edp_dev.airflow_run for this Airflow: see bind_log_servers_to_loopback there."""
+LOCAL_SETTINGS = '''"""Written by edp_dev.airflow_run for this Airflow: see bind_log_servers_to_loopback there
+and edp_dev.dag_policy."""
 from edp_dev.airflow_run import bind_log_servers_to_loopback
+from edp_dev.dag_policy import dag_policy
 
-__all__: list[str] = []  # Airflow copies every exported name of this module into airflow.settings
+# Airflow registers the policies named here and copies any other exported name into airflow.settings
+__all__: list[str] = ["dag_policy"]
 bind_log_servers_to_loopback()
 '''
 

@@ -7,9 +7,11 @@ state folder's metadata DB (`airflow_env()`, the one `edp run` uses too), with
 the repo's `dags/` and `plugins/`, the `local` target and the embedded source
 PostgreSQL started (and seeded when empty) first.
 
-Only what is triggered runs: the scheduler's cron timetables are off
-(`use_job_schedule`), so opening the UI does not start last night's run; DAGs
-are unpaused, so a run triggered from the UI starts at once.
+Only what is triggered runs, by a person or by data: clock schedules are off
+(`edp_dev.dag_policy`, so opening the UI does not start last night's run) while
+Asset schedules stay on, so a pipeline run that updates the Gold Assets starts
+`edp_pipeline_on_gold`; DAGs are unpaused, so a run triggered from the UI starts
+at once.
 
 Secrets stay private: the `admin` password is generated here, not by Airflow
 (which would print it into the log and leave its file 0644), and written 0600
@@ -40,6 +42,7 @@ from pathlib import Path
 
 from edp.settings import REPO_ROOT, local_paths
 from edp_dev.airflow_run import airflow_env
+from edp_dev.dag_policy import CLOCKS_ENV, OFF
 from edp_dev.ports import free_port, port_is_free
 from edp_dev.private_files import PRIVATE_FILE, open_private_append, private_dir, write_private
 
@@ -94,7 +97,8 @@ def stack_env(port: int) -> dict[str, str]:
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        # not `[scheduler] use_job_schedule = False`: that stops asset-triggered runs too (see edp_dev.dag_policy)
+        CLOCKS_ENV: OFF,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(Path(env["AIRFLOW_HOME"]) / PASSWORDS_FILE),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(worker_logs),

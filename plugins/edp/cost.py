@@ -1,8 +1,9 @@
 """A run's cost estimate: what the run used of each priced service, times the price list (`edp.pricing`).
 
 The inputs are kept with the figures, so an operator can check them against the bill: Glue DPU-seconds per
-job run, crawler runs, Athena bytes scanned per query (dbt's adapter responses), ECS task seconds (the dbt
-steps) and the session hours of DMS/RDS (the run's ingestion) and Redshift (its serving load). The same
+job run (on aws as GetJobRun reports them: ExecutionTime × the run's DPUs, or its DPUSeconds), crawler runs,
+Athena bytes scanned per query (dbt's adapter responses), ECS task seconds (the dbt steps) and the session
+hours of DMS/RDS (the run's ingestion) and Redshift (its serving load). The same
 computation runs on the local target's figures and is labelled an estimate of what the run would cost on AWS.
 """
 
@@ -50,7 +51,9 @@ def _items(metrics: Any) -> list[dict]:
 
 # task kind -> the priced line its seconds go to, and the multiplier of one run (a Glue job's workers)
 _BY_KIND: dict[str, tuple[tuple[str, Any], ...]] = {
-    "glue_job": (("glue_job_seconds", lambda task, m: (float(m["seconds"]), float(task.args.get("workers", 2)))),),
+    # a job run's own DPUs where Glue reported them (aws: GetJobRun, edp.aws.glue_usage), else the list's workers
+    "glue_job": (("glue_job_seconds", lambda task, m: (float(m["seconds"]),
+                                                       float(m.get("dpus") or task.args.get("workers", 2)))),),
     "glue_crawler": (("crawler_seconds", lambda task, m: (float(m["seconds"]), 1.0)),),
     "dbt": (("ecs_task_seconds", lambda task, m: (float(m["seconds"]), 1.0)),),
     "quality_gate": (("athena_bytes_scanned", lambda task, m: (float(m.get("bytes_scanned", 0)), 1.0)),),

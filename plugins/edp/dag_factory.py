@@ -70,8 +70,12 @@ def build_dag(spec: Spec, doc_md: str | None = None, target: str | None = None):
     macros = {}
     if aws:
         from edp.aws.names import Names
+        from edp.aws.publish import record_failed_task
 
         macros = {"edp": Names(str(spec.path))}
+        # the provider's operators cannot record a failure as the local tasks do: the callback puts it in the
+        # artifacts bucket's run history (the local tasks record their own last failed try, dag_factory._local_task)
+        default_args["on_failure_callback"] = [task_failed, record_failed_task]
     with DAG(
         dag_id=p.id,
         description=p.description,

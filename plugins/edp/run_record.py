@@ -51,7 +51,7 @@ def build(spec: Spec | None, run_id: str, target: str, *, started_at: Any, table
             "tasks": task_metrics}
 
 
-def failed(previous: dict[str, Any] | None, spec: Spec, run_id: str, target: str, *, started_at: Any,
+def failed(previous: dict[str, Any] | None, spec: Spec | None, run_id: str, target: str, *, started_at: Any,
            failed_task: str, error: str, run_results: dict | None = None,
            tables: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
     """A failed run's record: what was published before (if anything) with the failure on top, else a record

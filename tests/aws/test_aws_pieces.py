@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from edp import alerts
-from edp.aws import calls, publish
+from edp.aws import calls, glue_usage, publish
 from edp.aws.names import Platform
 from edp.environments import parameter_name
 from edp.settings import PermanentError
@@ -20,7 +20,8 @@ from edp_dev.emulator.server import AwsEmulator
 
 pytestmark = pytest.mark.integration  # the AWS emulator and the amazon provider
 
-FOUNDATION = {"name_prefix": "edp-emulator", "bucket_names": {"artifacts": "edp-emulator-artifacts"},
+ARTIFACTS = "edp-emulator-artifacts"
+FOUNDATION = {"name_prefix": "edp-emulator", "bucket_names": {"artifacts": ARTIFACTS},
               "dms": {"replication_instance_id": "i", "replication_task_id": "t"}}
 
 
@@ -141,12 +142,73 @@ def test_publishing_needs_the_dbt_files_then_writes_report_and_metrics(foundatio
     assert store.latest_folder() == "manual__2026-11-23T02_00_00_00_00" and store.get("runs/nope.html") is None
 
 
+def _put_dbt_files(s3, run_id: str, results: dict) -> str:
+    prefix = publish.run_prefix(run_id)
+    s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}dbt/manifest.json", Body=b"{}")
+    s3.put_object(Bucket=ARTIFACTS, Key=f"{prefix}dbt/run_results.json", Body=json.dumps(results).encode())
+    return prefix
+
+
+def test_the_cost_prices_the_glue_job_runs_as_get_job_run_reports_them(foundation, emulator, spec):
+    """The Glue tasks' job runs (the run ids the operators return) are read back with GetJobRun: the cost
+    holds ExecutionTime × the run's DPUs (the job's worker type × the run's workers), not the task's seconds."""
+    glue, platform = emulator.client("glue"), Platform.load("emulator")
+    job = platform.task_resource("bronze_to_silver")
+    glue.create_job(Name=job, Role="arn:aws:iam::123456789012:role/edp-glue", GlueVersion="5.0",
+                    Command={"Name": "glueetl", "ScriptLocation": "s3://edp-emulator-scripts/bronze_to_silver.py"},
+                    WorkerType="G.2X", NumberOfWorkers=2, ExecutionProperty={"MaxConcurrentRuns": 4})
+    runs = [glue.start_job_run(JobName=job, NumberOfWorkers=3, Arguments={"--table": t})["JobRunId"]
+            for t in ("orders", "customers")]
+    returned = {"bronze_to_silver": runs, "check_params": [{"table": "orders"}], "crawl_silver": "edp-crawl"}
+    metrics = glue_usage.run_metrics(glue, spec, platform.task_resource, returned)
+    assert list(metrics) == ["bronze_to_silver"]
+    seen = {m["table"]: m for m in metrics["bronze_to_silver"]}
+    assert seen["orders"]["worker_type"] == "G.2X" and seen["orders"]["dpus"] == 6.0  # 3 workers × 2 DPUs
+    assert seen["orders"]["dpu_seconds"] == seen["orders"]["seconds"] * 6 > 0
+    run_id = "manual__2026-11-25T02:00:00+00:00"
+    prefix = _put_dbt_files(emulator.client("s3"), run_id, {"results": []})
+    publish.publish_run(emulator.client("s3"), ARTIFACTS, run_id, {**metrics, "dbt_build": {"seconds": 30.0}},
+                        spec=spec)
+    record = json.loads(emulator.client("s3").get_object(Bucket=ARTIFACTS, Key=f"{prefix}metrics.json")["Body"].read())
+    glue_line = record["cost"]["lines"]["glue_job_seconds"]
+    assert glue_line["measured"] == sum(m["dpu_seconds"] for m in metrics["bronze_to_silver"])
+    assert sorted(record["cost"]["inputs"]["glue_job_seconds"]) == [[m["seconds"], 6.0] for m in seen.values()]
+    assert set(record["durations"]) >= {"bronze_to_silver[orders]", "bronze_to_silver[customers]", "dbt_build"}
+
+
+def test_a_failed_aws_run_is_recorded_in_the_buckets_run_history(foundation, emulator, spec):
+    """The aws tasks' failure callback writes the failed run's metrics.json (the failing task, its error, dbt's
+    failing tests from the run results the container uploaded) and rebuilds runs/index.html."""
+    from datetime import UTC, datetime
+
+    s3, run_id = emulator.client("s3"), "manual__2026-11-24T02:00:00+00:00"
+    prefix = _put_dbt_files(s3, run_id, {"results": [
+        {"unique_id": "test.edp.unique_orders_order_id.cd34", "status": "fail", "adapter_response": {}}]})
+    context = {"ti": SimpleNamespace(task_id="dbt_build", map_index=-1), "run_id": run_id, "params": {},
+               "exception": RuntimeError("dbt exited with 1"),
+               "dag_run": SimpleNamespace(start_date=datetime(2026, 11, 24, 2, 0, tzinfo=UTC))}
+    publish.record_failed_task(context)
+    record = json.loads(s3.get_object(Bucket=ARTIFACTS, Key=f"{prefix}metrics.json")["Body"].read())
+    assert (record["status"], record["failed_task"], record["target"]) == ("failed", "dbt_build", "aws")
+    assert record["error"] == "RuntimeError: dbt exited with 1" and record["started_at"].startswith("2026-11-24T02:00")
+    assert record["tests"]["failed"] == ["unique_orders_order_id"]
+    history = s3.get_object(Bucket=ARTIFACTS, Key="runs/index.html")["Body"].read().decode()
+    assert 'href="manual__2026-11-24T02_00_00_00_00/report.html"' in history and "unique_orders_order_id" in history
+    # a later task's failure (here: publishing itself) goes on top of what is recorded, the tests kept
+    publish.record_failed_task({**context, "ti": SimpleNamespace(task_id="publish_artifacts"),
+                                "exception": RuntimeError("second")})
+    again = json.loads(s3.get_object(Bucket=ARTIFACTS, Key=f"{prefix}metrics.json")["Body"].read())
+    assert again["failed_task"] == "publish_artifacts" and again["tests"]["failed"] == ["unique_orders_order_id"]
+
+
 def test_the_pipeline_alerts_on_failure_and_on_a_late_nightly_run(spec):
     from edp.dag_factory import build_dag
 
     dag = build_dag(spec)
     assert all(t.on_failure_callback == [alerts.task_failed] or t.on_failure_callback == alerts.task_failed
                for t in dag.tasks)
+    aws = build_dag(spec, target="aws")  # there the failure is also recorded in the bucket's run history
+    assert all(t.on_failure_callback == [alerts.task_failed, publish.record_failed_task] for t in aws.tasks)
     (deadline,) = dag.deadline
     assert deadline.interval.total_seconds() == spec.pipeline.late_after_minutes * 60 == 180 * 60
     assert deadline.callback.path == "edp.alerts.run_late"

@@ -11,6 +11,7 @@ import pytest
 
 from edp import asl, session
 from edp.environments import published_outputs
+from edp.runtime import run_folder
 from tests.environments.conftest import LAKE, aws_target, bucket_names, session_run
 
 pytestmark = pytest.mark.system  # Terraform's AWS provider, Airflow and the emulator together
@@ -83,6 +84,13 @@ def test_pipeline_runs_on_the_aws_target(platform, spec):
     assert {"report.html", "metrics.json", "dbt/run_results.json", "dbt/manifest.json"} <= keys
     metrics = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}metrics.json")["Body"].read())
     assert metrics["layers"]["gold"] == {"fct_orders": 120, "dim_customers": 40}
+    # the cost prices the Glue job runs as GetJobRun describes them (the job's worker type × the run's workers)
+    glue_runs = metrics["tasks"]["bronze_to_silver"]
+    assert sorted(r["table"] for r in glue_runs) == sorted(spec.table_names)
+    assert all(r["seconds"] > 0 and r["dpus"] > 0 and r["dpu_seconds"] == r["seconds"] * r["dpus"] for r in glue_runs)
+    glue_line = metrics["cost"]["lines"]["glue_job_seconds"]
+    assert glue_line["uses"] == len(glue_runs) and glue_line["measured"] == pytest.approx(
+        sum(r["dpu_seconds"] for r in glue_runs), abs=0.01)
     assert session.published("emulator") is None, "the run's teardown turned ingestion off"
     assert emulator.client("dms").describe_replication_tasks()["ReplicationTasks"] == []
     assert_same_calls_as_asl(spec, foundation, calls, run_id=metrics["run_id"], skipped={"serving_load"})
@@ -104,6 +112,15 @@ def test_a_failed_task_alerts_the_alarm_topic(platform):
     bodies = [json.loads(m["Body"]) for m in messages]
     alerts = [json.loads(b["Message"]) for b in bodies if "cdc_ingest failed" in b.get("Subject", "")]
     assert alerts and alerts[0]["task_id"] == "cdc_ingest" and "no ingestion session" in alerts[0]["error"]
+    # and the failed run is in the artifacts bucket's run history, as the local target records one
+    s3, bucket = emulator.client("s3"), foundation["bucket_names"]["artifacts"]
+    records = [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+               for o in s3.list_objects_v2(Bucket=bucket, Prefix="runs/").get("Contents", [])
+               if o["Key"].endswith("/metrics.json")]
+    failed = [r for r in records if r.get("failed_task") == "cdc_ingest"]
+    assert failed and failed[0]["status"] == "failed" and "no ingestion session" in failed[0]["error"]
+    history = s3.get_object(Bucket=bucket, Key="runs/index.html")["Body"].read().decode()
+    assert f'href="{run_folder(failed[0]["run_id"])}/report.html"' in history and "cdc_ingest" in history
 
 
 # -- the ASL compared with what the Airflow aws target asked AWS for ------------------------------------

@@ -186,14 +186,20 @@ class PublishArtifactsOperator(BaseOperator):
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context) -> Any:
+        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        from edp.aws.publish import publish_run
+        from edp.aws.glue_usage import run_metrics
+        from edp.aws.publish import publish_run, task_list
 
-        params = context["params"]
-        metrics = {t: context["ti"].xcom_pull(task_ids=t, key="metrics") for t in self.upstream_tasks}
-        s3 = S3Hook(aws_conn_id=self.aws_conn_id or aws_conn_id()).conn
-        return publish_run(s3, Platform.load().bucket("artifacts"), context["run_id"],
-                           {k: v for k, v in metrics.items() if v}, target="aws",
+        params, ti, platform, spec = context["params"], context["ti"], Platform.load(), task_list()
+        conn_id = self.aws_conn_id or aws_conn_id()
+        metrics = {t: ti.xcom_pull(task_ids=t, key="metrics") for t in self.upstream_tasks}
+        # the Glue tasks' job runs as Glue billed them (GetJobRun), from the run ids the operators returned
+        returned = {t: ti.xcom_pull(task_ids=t) for t in self.upstream_tasks}
+        metrics.update(run_metrics(GlueJobHook(aws_conn_id=conn_id).conn, spec, platform.task_resource, returned))
+        s3 = S3Hook(aws_conn_id=conn_id).conn
+        return publish_run(s3, platform.bucket("artifacts"), context["run_id"],
+                           {k: v for k, v in metrics.items() if v}, target="aws", spec=spec,
                            tables=tuple(params.get("tables") or ()), full_refresh=bool(params.get("full_refresh")),
                            started_at=getattr(context.get("dag_run"), "start_date", None))

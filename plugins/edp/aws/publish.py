@@ -6,7 +6,8 @@ target/ (manifest, run results, catalog, static docs) under `dbt/` as soon as db
 (`upload_dbt_target`), and the pipeline's artifacts task then checks they are there and adds the run's
 metrics and report (`publish_run`).  Airflow runs the second half on its worker; Step Functions runs it
 in the same image (`edp artifacts publish`).  Neither needs Airflow: any S3 client will do.  Each publish
-also rebuilds the run history, `runs/index.html`, from every run's metrics.json under `runs/`.
+also rebuilds the run history, `runs/index.html`, from every run's metrics.json under `runs/`; a task that
+fails for good records the run as failed there too (`record_failed_task`, the tasks' failure callback).
 """
 
 from __future__ import annotations
@@ -86,6 +87,48 @@ def publish_run(s3, bucket: str, run_id: str, upstream_metrics: dict, target: st
 HISTORY_KEY = "runs/index.html"
 
 
+def record_failure(s3, bucket: str, run_id: str, spec: Spec | None, task_id: str, error: BaseException | str, *,
+                   started_at: Any = None, tables: tuple[str, ...] | list[str] = ()) -> str:
+    """A run's failure into `runs/<run>/metrics.json` (on top of what was published, if anything) and the run
+    history, as the local target records one: the failing task, the first line of its error and, when a dbt
+    step failed, its tests from the run results the container uploaded. Returns the metrics key."""
+    prefix = run_prefix(run_id)
+    key = f"{prefix}metrics.json"
+    previous = _json_or_none(s3, bucket, key)
+    task = next((t for t in spec.tasks if t.id == task_id), None) if spec else None
+    results = None
+    if task is not None and task.kind == "dbt" and task.args.get("command") != "source freshness":
+        results = _json_or_none(s3, bucket, f"{prefix}dbt/run_results.json")
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    record = run_record.failed(previous, spec, run_id, "aws", started_at=started_at, failed_task=task_id,
+                               error=message, run_results=results, tables=tables)
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(record, indent=1, default=str).encode(),
+                  ContentType="application/json")
+    write_history(s3, bucket)
+    return key
+
+
+def record_failed_task(context: dict[str, Any]) -> None:
+    """on_failure_callback of the aws target's tasks (called once a task has failed for good): the run's
+    failure into the artifacts bucket's run history. Never raises: the task's own failure stands."""
+    ti = context.get("ti") or context.get("task_instance")
+    task_id = str(getattr(ti, "task_id", "?"))
+    try:
+        from edp.aws.names import Platform
+        from edp.environments import aws_client
+
+        platform = Platform.load()
+        spec = task_list()
+        params = dict(context.get("params") or {})
+        tables = params.get("tables") or (spec.table_names if spec else ())
+        key = record_failure(aws_client("s3", platform.environment), platform.bucket("artifacts"),
+                             str(context.get("run_id")), spec, task_id, context.get("exception") or "failed",
+                             started_at=getattr(context.get("dag_run"), "start_date", None), tables=tables)
+        log.info("edp: the failure of %s is in the run history (%s)", task_id, key)
+    except Exception as exc:  # noqa: BLE001 - a record that cannot be written must not mask the failure
+        log.warning("edp: the failure of %s was not recorded in the run history: %s", task_id, exc)
+
+
 def task_list() -> Spec | None:
     """The task list, which prices the tasks' seconds; the dbt image (Step Functions' publishing) has none, and
     the estimate then holds what dbt's files say (Athena bytes scanned)."""
@@ -102,6 +145,14 @@ def _body(s3, bucket: str, key: str) -> bytes:
 
 def _json(s3, bucket: str, key: str) -> dict:
     return json.loads(_body(s3, bucket, key))
+
+
+def _json_or_none(s3, bucket: str, key: str) -> dict | None:
+    """The object's JSON, or None when there is no such object."""
+    try:
+        return _json(s3, bucket, key)
+    except s3.exceptions.NoSuchKey:
+        return None
 
 
 def write_history(s3, bucket: str) -> str:

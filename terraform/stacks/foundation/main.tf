@@ -175,6 +175,9 @@ module "orchestration" {
   access_logging      = { target_bucket = module.data_lake.access_log_bucket_name }
   airflow_configuration_options = {
     "core.dag_file_processor_timeout" = "150"
+    # the pipeline's datasets for the operators that emit none (edp.lineage); the transport is the operator's
+    "openlineage.extractors" = "edp.lineage.TaskListExtractor"
+    "openlineage.namespace"  = local.name_prefix
   }
   # MWAA workers run the pipeline's aws tasks and the session DAG's Terraform (as the session runner)
   extra_policies = { pipeline = data.aws_iam_policy_document.mwaa_pipeline.json }
