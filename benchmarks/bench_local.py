@@ -112,6 +112,8 @@ def scale_point(source_rows: int, change_fraction: float) -> dict:
             if code != 0:  # the state folder goes with the with-block: show the log's end here
                 lines = (paths.root / f"{label}.log").read_text(errors="replace").splitlines()
                 errors = [ln for ln in lines if "[error" in ln or "Error" in ln][-30:]
+                server = paths.pg / "server.log"
+                errors += server.read_text(errors="replace").splitlines()[-20:] if server.is_file() else []
                 raise SystemExit(f"{label} run at {source_rows:,} rows failed:\n" + "\n".join(errors or lines[-40:]))
             metrics = max((paths.artifacts / "runs").glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
             runs[label] = {"seconds": round(seconds, 2),
