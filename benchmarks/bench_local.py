@@ -66,9 +66,9 @@ def end_to_end(customers: int, changes: int) -> dict:
                 source_db.simulate(conn, inserts=changes // 2, updates=changes * 35 // 100, deletes=changes * 15 // 100,
                                    rng_seed=1)
             started = time.monotonic()
-            code = run_dag("edp_pipeline", {}, log_file=paths.root / f"{label}.log")
+            code = run_dag("edp_pipeline", {}, log_file=paths.root / "logs" / f"{label}.log")
             if code != 0:
-                raise SystemExit(f"{label} failed; see {paths.root / (label + '.log')}")
+                raise SystemExit(f"{label} failed; see {paths.root / 'logs' / (label + '.log')}")
             runs[label] = round(time.monotonic() - started, 2)
         conn.close()
     total = sum(rows.values())
@@ -107,10 +107,10 @@ def scale_point(source_rows: int, change_fraction: float) -> dict:
                                            deletes=wanted * 15 // 100, rng_seed=1)
                 changed = batch.inserts + batch.updates + batch.deletes
             started = time.monotonic()
-            code = run_dag("edp_pipeline", {}, log_file=paths.root / f"{label}.log")
+            code = run_dag("edp_pipeline", {}, log_file=paths.root / "logs" / f"{label}.log")
             seconds = time.monotonic() - started
             if code != 0:  # the state folder goes with the with-block: show the log's end here
-                lines = (paths.root / f"{label}.log").read_text(errors="replace").splitlines()
+                lines = (paths.root / "logs" / f"{label}.log").read_text(errors="replace").splitlines()
                 errors = [ln for ln in lines if "[error" in ln or "Error" in ln][-30:]
                 server = paths.pg / "server.log"
                 errors += server.read_text(errors="replace").splitlines()[-20:] if server.is_file() else []
