@@ -199,10 +199,14 @@ def main() -> int:
         result["cdc_merge"] = {**merge_engines(args.merge_rows), "measured_at": result["measured_at"]}
     if not args.skip_e2e:
         result["end_to_end_local"] = end_to_end(args.customers, args.changes)
-    if sizes:
-        result["scale"] = [{**scale_point(n, args.change_fraction), "measured_at": result["measured_at"]}
-                           for n in sizes]
     out.parent.mkdir(parents=True, exist_ok=True)
+    if sizes:  # written after each size: a long run that stops keeps the sizes it finished
+        kept = [p for p in result.get("scale", []) if p.get("requested_rows") not in sizes]
+        result["scale"] = kept
+        for n in sizes:
+            result["scale"].append({"requested_rows": n, **scale_point(n, args.change_fraction),
+                                    "measured_at": result["measured_at"]})
+            out.write_text(json.dumps(result, indent=2) + "\n")
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"written to {out}")
