@@ -63,7 +63,7 @@ def test_edp_infra_names_the_environment_it_resolved(monkeypatch, capsys, config
 @pytest.mark.parametrize(("argv", "limit"), [
     (["simulate", "--inserts", "100000000"], "1,000,000 per kind and batch"),
     (["simulate", "--deletes", "1000001"], "1,000,000 per kind and batch"),
-    (["seed", "--customers", "100000001"], "100,000 customers per seed"),
+    (["seed", "--customers", "100000001"], "1,000,000 customers per seed"),
 ])
 def test_oversized_source_requests_stop_before_postgresql(monkeypatch, capsys, argv, limit):
     import edp_dev.cli
@@ -81,7 +81,7 @@ def test_the_simulator_itself_refuses_an_oversized_batch():
 
     with pytest.raises(ValueError, match="at most 1,000,000 updates"):
         shop.simulate(None, updates=shop.MAX_BATCH_ROWS + 1)
-    with pytest.raises(ValueError, match="at most 100,000 customers"):
+    with pytest.raises(ValueError, match="at most 1,000,000 customers"):
         shop.SeedSize.scaled(shop.MAX_SEED_CUSTOMERS + 1)
     assert shop.SeedSize.scaled(shop.MAX_SEED_CUSTOMERS).orders == 3 * shop.MAX_SEED_CUSTOMERS
 
