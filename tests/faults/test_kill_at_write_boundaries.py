@@ -3,8 +3,7 @@ moment it writes at each boundary; readers see the previous commit or the new on
 finishes the job exactly: Silver equals PostgreSQL row for row.
 
 A file of its own (its own PostgreSQL and state folder, see conftest.py), so it runs beside the other fault
-files; its lake holds the one table the merge is killed on. Each case's merge process is started, and its JVM
-warmed up, while the case before it checks its recovery: one JVM start per kill, none waited for."""
+files on another worker; its lake holds the one table the merge is killed on."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -32,16 +30,11 @@ BOUNDARIES = {
     "silver manifest list written": ("pairs/metadata", r"snap-.*\.avro"),
     "silver committed": ("pairs/metadata", r"v\d+\.metadata\.json"),
 }
-# The merge's process: Python and its Spark JVM, warmed up (the session made, one query run, the script loaded)
-# before it reads its arguments from stdin; the merge itself starts only then, from the beginning
 MERGE_CHILD = """
 import json, sys
-from edp_dev.local.glue import load_script, run_script, spark_session
-spark_session().range(1).count()
-load_script("bronze_to_silver.py")
-run_script("bronze_to_silver.py", json.loads(sys.stdin.readline()))
+from edp_dev.local.glue import run_script
+run_script("bronze_to_silver.py", json.loads(sys.argv[1]))
 """
-KILL_TEST = "test_a_kill_at_every_write_boundary_of_the_merge"
 
 
 @pytest.fixture(scope="module")
@@ -54,67 +47,27 @@ def pairs(lake):
     return lake
 
 
-class MergeProcesses:
-    """A warm merge process for each kill case selected in the module; the next one starts when one is killed."""
-
-    def __init__(self, wanted: int, logs: Path):
-        self.wanted = wanted  # processes still to start: none is started that no case takes
-        self.logs = logs      # each process's stderr, read when one ends before it is killed
-        self.ready: tuple[subprocess.Popen, Path] | None = None
-
-    def take(self) -> tuple[subprocess.Popen, Path]:
-        self.start_next()
-        taken, self.ready = self.ready, None
-        assert taken is not None, "more kill cases than were selected"
-        return taken
-
-    def start_next(self) -> None:
-        if self.ready is None and self.wanted > 0:
-            self.wanted -= 1
-            log = self.logs / f"merge-{self.wanted}.log"
-            with open(log, "w") as out:
-                child = subprocess.Popen([sys.executable, "-c", MERGE_CHILD], start_new_session=True, text=True,
-                                         stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
-            self.ready = child, log
-
-
-@pytest.fixture(scope="module")
-def merge_processes(pairs, request):
-    selected = sum(1 for item in request.session.items
-                   if item.module is request.module and getattr(item, "originalname", "") == KILL_TEST)
-    processes = MergeProcesses(selected, pairs.paths.root)
-    yield processes
-    if processes.ready is not None:
-        _kill(processes.ready[0])
-
-
-def _kill(child: subprocess.Popen) -> None:
-    """kill -9 of the child's process group: its Python and its Spark JVM at once."""
-    if child.poll() is None:
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
-
-
-def _kill_at(silver, boundary: str, arguments: dict, child: subprocess.Popen, log: Path) -> bool:
-    """Hand the warm merge process its arguments and kill -9 its group the moment a file of the boundary
-    appears; False when the merge ended before that (nothing to kill at)."""
+def _kill_at(silver, boundary: str, arguments: dict) -> bool:
+    """Run the merge in a process of its own (Python and its Spark JVM, one process group) and kill -9 the group
+    the moment a file of the boundary appears; False when the merge ended before that (nothing to kill at)."""
     folder, pattern = BOUNDARIES[boundary]
     watched = silver / folder
     before = set(os.listdir(watched)) if watched.exists() else set()
+    child = subprocess.Popen([sys.executable, "-c", MERGE_CHILD, json.dumps(arguments)], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert child.stdin is not None and child.poll() is None, \
-            f"the merge process ended while warming up:\n{log.read_text()[-3000:]}"
-        child.stdin.write(json.dumps(arguments) + "\n")
-        child.stdin.close()
         deadline = time.monotonic() + 300
         while child.poll() is None and time.monotonic() < deadline:
             if watched.exists() and any(re.fullmatch(pattern, n) for n in set(os.listdir(watched)) - before):
-                _kill(child)
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
                 return True
             time.sleep(0.001)
         return False
     finally:
-        _kill(child)
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
 
 
 def _committed(silver, table):
@@ -123,10 +76,9 @@ def _committed(silver, table):
 
 
 @pytest.mark.parametrize("boundary", list(BOUNDARIES))
-def test_a_kill_at_every_write_boundary_of_the_merge(pairs, merge_processes, boundary):
+def test_a_kill_at_every_write_boundary_of_the_merge(pairs, boundary):
     """kill -9 of the merge (its Python and its Spark JVM) the moment it writes at each boundary: readers see
     the previous commit or the new one whole, never a mix, and the next run finishes the job exactly."""
-    child, log = merge_processes.take()  # started by the case before (or now, for the first): warm or warming up
     pairs.sql("UPDATE pairs SET v = v || '+'", "DELETE FROM pairs WHERE a = (SELECT min(a) FROM pairs)",
               "INSERT INTO pairs SELECT max(a) + 1, 0, 'new' FROM pairs")
     pairs.capture()
@@ -135,9 +87,7 @@ def test_a_kill_at_every_write_boundary_of_the_merge(pairs, merge_processes, bou
     arguments = {"JOB_NAME": "faults", "bronze_path": pairs.paths.bronze.as_uri(), "silver_path": silver.as_uri(),
                  "schema": "public", "table": "pairs", "primary_key": "a,b"}
     versions = iceberg.metadata_file(silver / "pairs")
-    assert _kill_at(silver, boundary, arguments, child, log), \
-        f"the merge finished before {boundary!r}:\n{log.read_text()[-3000:]}"
-    merge_processes.start_next()  # the next case's process warms up while this one's recovery runs
+    assert _kill_at(silver, boundary, arguments), f"the merge finished before {boundary!r}"
     after_kill = _committed(silver, "pairs")
     if iceberg.metadata_file(silver / "pairs") == versions:  # killed before Silver's commit: the previous one
         assert after_kill == previous
