@@ -28,8 +28,9 @@ def pytest_collection_modifyitems(config, items):
     """Every test is in one tier: `integration` and `system` are marked where they are written (a module's
     `pytestmark` or the test itself); everything else is `unit` (no server, no JVM, no cloud provider).
 
-    Files run system tier first, then integration, then unit: with one file per xdist worker, the longest
-    files start at once and the short ones fill the gaps, which is what keeps the full suite short."""
+    Files run longest first: those measured longest (SLOWEST, whatever their tier), then the system tier, then
+    integration, then unit. With one file per xdist worker, the longest files start at once and the short ones
+    fill the gaps, which is what keeps the full suite short (a long file started late is the suite's tail)."""
     for item in items:
         marks = {m.name for m in item.iter_markers()} & set(TIERS)
         if len(marks) > 1:
@@ -40,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         tiers = {m.name for m in item.iter_markers()} & set(TIERS)
         rank[item.fspath.strpath] = min(rank.get(item.fspath.strpath, 9), -TIERS.index(tiers.pop()) + 2)
-    items.sort(key=lambda item: (rank[item.fspath.strpath], _slow_first(item.fspath.strpath)))  # stable per file
+    items.sort(key=lambda item: (_slow_first(item.fspath.strpath), rank[item.fspath.strpath]))  # stable per file
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -63,10 +64,13 @@ def pytest_xdist_make_scheduler(config, log):
     return OneFileAhead(config, log)
 
 
-# the files that take longest (measured: `make test` prints the slowest tests), started first within their tier
+# the files that take longest, longest first (measured: `make test` prints the slowest tests; a file's time is the
+# sum of its tests' setup, call and teardown), started before every other file whatever their tier
 SLOWEST = ("test_secrets.py", "environments/test_pipeline_aws.py", "environments/test_session_dag.py",
-           "environments/test_session_sweep.py", "test_mwaa_requirements.py", "test_airflow_ui.py",
-           "e2e/test_local_pipeline.py", "e2e/test_fan_out_locally.py")
+           "faults/test_kill_at_write_boundaries.py", "faults/test_keys_and_delivery.py",
+           "terraform/test_data_lake.py", "test_airflow_ui.py", "faults/test_schema_drift.py",
+           "terraform/test_ingestion.py", "e2e/test_local_pipeline.py",
+           "faults/test_types.py", "test_mwaa_requirements.py", "e2e/test_fan_out_locally.py")
 
 
 def _slow_first(path: str) -> int:

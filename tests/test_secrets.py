@@ -65,7 +65,7 @@ def scene():
     with isolated_home("secrets") as paths:
         terminal = run_demo(paths.root)
         compose_files = airflow_stack.write_compose_secrets(paths.root / "compose")
-        info = airflow_stack.start_stack(seed_customers=0)
+        info = airflow_stack.start_stack(seed_customers=0, timeout=600)  # 180 s is not enough beside the suite
         try:
             listeners = wait_for_listeners(info, paths.pg / "data")
             run = trigger_and_wait(info, listeners, paths.pg / "data")

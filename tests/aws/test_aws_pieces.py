@@ -59,6 +59,19 @@ def test_names_come_from_the_published_outputs(foundation):
         platform.ecs  # noqa: B018
 
 
+def test_a_permanent_error_fails_the_task_at_once(foundation, monkeypatch):
+    """No ingestion session on: the aws target's cdc_ingest fails at once (AirflowFailException), as a
+    PermanentError does on the local target, instead of being retried after `retry_delay` and again."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from edp.aws.operators import CdcIngestOperator
+
+    monkeypatch.setenv("EDP_ENVIRONMENT", "emulator")
+    with pytest.raises(AirflowFailException, match="no ingestion session is on in emulator") as failed:
+        CdcIngestOperator(task_id="cdc_ingest").execute({"params": {}})
+    assert isinstance(failed.value.__cause__, PermanentError)
+
+
 def test_an_unpublished_foundation_names_the_fix(emulator, foundation):
     emulator.client("ssm").delete_parameter(Name=parameter_name("emulator", "foundation"))
     try:

@@ -1,22 +1,14 @@
 """Faults of keys and delivery: one key changed many times or moved to a new key in one batch, a change file
-delivered twice or late, a crash at every write boundary of the merge, and reloads after a TRUNCATE or a reset.
-After each, Silver equals PostgreSQL row for row and Gold the SQL aggregates."""
+delivered twice or late, and reloads after a TRUNCATE or a reset (a crash at every write boundary of the merge:
+test_kill_at_write_boundaries.py). After each, Silver equals PostgreSQL row for row and Gold the SQL aggregates."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from edp_dev.local import dms_format as dms
-from edp_dev.local import iceberg
 
 pytestmark = pytest.mark.integration  # PostgreSQL, Spark and dbt, without Airflow
 
@@ -67,78 +59,6 @@ def test_a_change_file_delivered_twice_or_late_changes_nothing(keyed):
     results = keyed.merge(["pairs"])
     assert results["pairs"]["mode"] == "merge" and results["pairs"]["new_files"] == 1
     keyed.assert_silver_matches("pairs")
-
-
-# Where the merge writes, in order: the tombstones table's data files and commit, Silver's data files, manifest
-# list and commit (the path catalog's commit is the next vN.metadata.json), then the bookmark
-BOUNDARIES = {
-    "tombstone data written": ("_tombstones_pairs/data", r"[^.].*\.parquet"),
-    "tombstones committed": ("_tombstones_pairs/metadata", r"v\d+\.metadata\.json"),
-    "silver data written": ("pairs/data", r"[^.].*\.parquet"),
-    "silver manifest list written": ("pairs/metadata", r"snap-.*\.avro"),
-    "silver committed": ("pairs/metadata", r"v\d+\.metadata\.json"),
-}
-MERGE_CHILD = """
-import json, sys
-from edp_dev.local.glue import run_script
-run_script("bronze_to_silver.py", json.loads(sys.argv[1]))
-"""
-
-
-def _kill_at(silver, boundary: str, arguments: dict) -> bool:
-    """Run the merge in a process of its own (Python and its Spark JVM, one process group) and kill -9 the group
-    the moment a file of the boundary appears; False when the merge ended before that (nothing to kill at)."""
-    folder, pattern = BOUNDARIES[boundary]
-    watched = silver / folder
-    before = set(os.listdir(watched)) if watched.exists() else set()
-    child = subprocess.Popen([sys.executable, "-c", MERGE_CHILD, json.dumps(arguments)], start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 300
-        while child.poll() is None and time.monotonic() < deadline:
-            if watched.exists() and any(re.fullmatch(pattern, n) for n in set(os.listdir(watched)) - before):
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
-                return True
-            time.sleep(0.001)
-        return False
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-
-
-def _committed(silver, table):
-    data = iceberg.read(silver / table)
-    return sorted(tuple(r.values()) for r in data.select(["a", "b", "v"]).to_pylist())
-
-
-@pytest.mark.parametrize("boundary", list(BOUNDARIES))
-def test_a_kill_at_every_write_boundary_of_the_merge(keyed, boundary):
-    """kill -9 of the merge (its Python and its Spark JVM) the moment it writes at each boundary: readers see
-    the previous commit or the new one whole, never a mix, and the next run finishes the job exactly."""
-    keyed.sql("UPDATE pairs SET v = v || '+'", "DELETE FROM pairs WHERE a = (SELECT min(a) FROM pairs)",
-              "INSERT INTO pairs SELECT max(a) + 1, 0, 'new' FROM pairs")
-    keyed.capture()
-    silver = keyed.paths.silver
-    previous = _committed(silver, "pairs")
-    arguments = {"JOB_NAME": "faults", "bronze_path": keyed.paths.bronze.as_uri(), "silver_path": silver.as_uri(),
-                 "schema": "public", "table": "pairs", "primary_key": "a,b"}
-    versions = iceberg.metadata_file(silver / "pairs")
-    assert _kill_at(silver, boundary, arguments), f"the merge finished before {boundary!r}"
-    after_kill = _committed(silver, "pairs")
-    if iceberg.metadata_file(silver / "pairs") == versions:  # killed before Silver's commit: the previous one
-        assert after_kill == previous
-    else:  # killed after it: the whole new one
-        assert after_kill == sorted(keyed_rows(keyed))
-    keyed.merge()
-    keyed.assert_silver_matches()
-
-
-def keyed_rows(keyed):
-    with keyed.conn.cursor() as cur:
-        cur.execute("SELECT a, b, v FROM pairs")
-        return cur.fetchall()
 
 
 def test_a_truncate_reloads_the_table(keyed):

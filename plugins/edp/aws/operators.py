@@ -12,8 +12,9 @@ PublishArtifactsOperator  the run's metrics and report beside the dbt files the 
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,22 @@ from airflow.sdk import BaseOperator
 from edp.aws import calls
 from edp.aws.names import Platform, aws_conn_id, poll_seconds
 from edp.settings import PermanentError
+
+
+def fails_at_once(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A PermanentError fails the task at once (AirflowFailException), as on the local target: retrying cannot
+    fix it, and Airflow would otherwise retry it after `retry_delay`, then again, before the run fails."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except PermanentError as exc:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from exc
+
+    return run
 
 
 class CdcIngestOperator(BaseOperator):
@@ -55,6 +72,7 @@ class CdcIngestOperator(BaseOperator):
             raise PermanentError(f"the session's DMS task {arn} does not exist; turn ingestion off and on again")
         return tasks["ReplicationTasks"][0]
 
+    @fails_at_once
     def execute(self, context) -> Any:
         platform = Platform.load()
         arn = platform.dms_task_arn
@@ -67,6 +85,7 @@ class CdcIngestOperator(BaseOperator):
             self._dms().start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType=start_type)
         return self.poll(context, {"arn": arn, "start_type": start_type, "since": time.time()})
 
+    @fails_at_once
     def poll(self, context, event: dict[str, Any] | None = None) -> Any:
         """One look at the task: done, failed, or deferred again until the next look."""
         state = dict(event or {})
@@ -123,6 +142,7 @@ class AthenaCheckOperator(BaseOperator):
 
         return AthenaHook(aws_conn_id=self.aws_conn_id or aws_conn_id())
 
+    @fails_at_once
     def execute(self, context) -> Any:
         from airflow.providers.amazon.aws.triggers.athena import AthenaTrigger
 
@@ -140,6 +160,7 @@ class AthenaCheckOperator(BaseOperator):
                                          aws_conn_id=self.aws_conn_id or aws_conn_id()),
                    method_name="verdict", kwargs={"query_id": query_id})
 
+    @fails_at_once
     def verdict(self, context, event: dict[str, Any] | None = None, query_id: str = "") -> Any:
         if event and event.get("status") not in (None, "success"):
             raise RuntimeError(f"quality gate query {query_id} did not finish: {event}")
@@ -158,6 +179,7 @@ class AthenaCheckOperator(BaseOperator):
 class ServingLoadOperator(RedshiftDataOperator):
     """Gold into Redshift Serverless, when the serving mode is on; skipped (not failed) when it is off."""
 
+    @fails_at_once
     def execute(self, context) -> Any:
         from airflow.sdk.exceptions import AirflowSkipException
 
@@ -185,6 +207,7 @@ class PublishArtifactsOperator(BaseOperator):
         self.upstream_tasks = list(upstream_tasks)
         self.aws_conn_id = aws_conn_id
 
+    @fails_at_once
     def execute(self, context) -> Any:
         from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
