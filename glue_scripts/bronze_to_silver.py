@@ -107,6 +107,11 @@ def latest_changes(
         if earlier is not None:
             earlier = with_op(earlier, op_column) if op is None else earlier.withColumn(op_column, F.lit(op))
             rows = rows.unionByName(earlier, allowMissingColumns=True)
+    return _latest_per_key(rows, primary_key, timestamp_column, seq_column)
+
+
+def _latest_per_key(rows: DataFrame, primary_key: list[str], timestamp_column: str, seq_column: str) -> DataFrame:
+    """Each key's latest row: by change sequence (commit order; none, a full load, sorts first), then timestamp."""
     order = [F.col(seq_column).desc_nulls_last(), F.col(timestamp_column).desc_nulls_last()]
     return (rows.withColumn(_ROW_NUMBER, F.row_number().over(Window.partitionBy(*primary_key).orderBy(*order)))
             .where(F.col(_ROW_NUMBER) == 1).drop(_ROW_NUMBER))
@@ -143,9 +148,8 @@ def last_images(
         if earlier is not None:
             rows = rows.unionByName(with_op(earlier.drop(op_column) if op_column in earlier.columns else earlier,
                                             op_column), allowMissingColumns=True)
-    order = [F.col(seq_column).desc_nulls_last(), F.col(timestamp_column).desc_nulls_last()]
-    return (rows.withColumn(_ROW_NUMBER, F.row_number().over(Window.partitionBy(*primary_key).orderBy(*order)))
-            .where(F.col(_ROW_NUMBER) == 1).drop(_ROW_NUMBER, op_column, seq_column, timestamp_column))
+    return _latest_per_key(rows, primary_key, timestamp_column, seq_column).drop(op_column, seq_column,
+                                                                                 timestamp_column)
 
 
 def deleted_keys(latest: DataFrame, primary_key: list[str], op_column: str = DEFAULTS["op_column"],
@@ -265,15 +269,24 @@ class BronzeToSilver:
         opts = {k: self.opts[k] for k in DEFAULTS}
         latest = latest_changes(changes, self.keys, current, tombstones, **opts).persist()
         try:
-            gone = latest.where(F.col(opts["op_column"]) == "D").select(*self.keys)  # images of deleted keys only
-            changes_, current_, tombstones_ = (df if df is None else df.join(gone, self.keys, "left_semi")
-                                               for df in (changes, current, tombstones))
-            assert changes_ is not None
-            images = last_images(changes_, self.keys, current_, tombstones_, **opts)
+            images = self._deleted_images(latest, changes, current, tombstones)
             self._replace(deleted_keys(latest, self.keys, **opts, images=images), self.tombstones)
             self._replace(latest.where(F.col(opts["op_column"]) != "D").drop(opts["op_column"]), self.silver)
         finally:
             latest.unpersist()
+
+    def _deleted_images(self, latest: DataFrame, changes: DataFrame, current: DataFrame | None,
+                        tombstones: DataFrame | None) -> DataFrame:
+        """The last values of the keys whose latest change is a delete, read from those keys' rows only (a
+        rebuild's changes are the whole load)."""
+        opts = {k: self.opts[k] for k in DEFAULTS}
+        gone = latest.where(F.col(opts["op_column"]) == "D").select(*self.keys)
+
+        def only(df: DataFrame | None) -> DataFrame | None:
+            return None if df is None else df.join(gone, self.keys, "left_semi")
+
+        return last_images(changes.join(gone, self.keys, "left_semi"), self.keys, only(current), only(tombstones),
+                           **opts)
 
     def _replace(self, df: DataFrame, table: str) -> None:
         (df.writeTo(table).using("iceberg").tableProperty("format-version", "2")
@@ -295,7 +308,7 @@ class BronzeToSilver:
             if self._table_exists(self.tombstones) else None
         latest = latest_changes(changes, self.keys, current, tombstones, **opts).persist()
         try:
-            images = last_images(changes, self.keys, current, tombstones, **opts)
+            images = self._deleted_images(latest, changes, current, tombstones)
             marks = latest.select(*self.keys, opts["seq_column"], opts["timestamp_column"], op) \
                 .join(images, self.keys, "left")
             if not self._table_exists(self.tombstones):

@@ -139,6 +139,13 @@ def test_arguments_are_checked():
         b2s.parse_args(["x", "table", "t"])
 
 
+def _argv(bronze, silver, **extra):
+    """The script's Glue-style arguments for table `things` of schema `public`."""
+    args = {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(), "schema": "public",
+            "table": "things", "primary_key": "id", **extra}
+    return ["s"] + [x for k, v in args.items() for x in (f"--{k}", v)]
+
+
 def _write_bronze(root, name, rows, cdc):
     schema = dms.bronze_schema([("id", pa.int64()), ("name", pa.string())], cdc=cdc)
     path = root / "public" / "things" / name
@@ -148,9 +155,7 @@ def _write_bronze(root, name, rows, cdc):
 
 def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     bronze, silver = tmp_path / "bronze", tmp_path / "silver"
-    args = {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(), "schema": "public",
-            "table": "things", "primary_key": "id"}
-    argv = ["s"] + [x for k, v in args.items() for x in (f"--{k}", v)]
+    argv = _argv(bronze, silver)
     ts = "2026-01-01 00:00:00.000000"
     _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": i, "name": f"n{i}"} for i in (1, 2, 3)],
                   cdc=False)
@@ -199,9 +204,7 @@ def test_a_run_lists_only_the_latest_date_folders(spark, tmp_path):
     """The high-water mark: after a month of change folders, a run lists the root and the latest two folders,
     finds a file that landed one folder late, and its bookmark holds two folders' files, not the history."""
     bronze, silver = tmp_path / "bronze", tmp_path / "silver"
-    argv = ["s"] + [x for k, v in {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(),
-                                   "schema": "public", "table": "things", "primary_key": "id"}.items()
-                    for x in (f"--{k}", v)]
+    argv = _argv(bronze, silver)
     ts = "2026-01-01 00:00:00.000000"
     _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": 0, "name": "n0"}], cdc=False)
     for day in range(1, 31):  # one insert per day, in its date folder
@@ -231,9 +234,7 @@ def test_a_flat_bookmark_carries_over(spark, tmp_path):
     """A bookmark written before date folders (`files`: every file at the root) is read as the root's files:
     nothing merged is merged again as new, and the next run writes the high-water mark."""
     bronze, silver = tmp_path / "bronze", tmp_path / "silver"
-    argv = ["s"] + [x for k, v in {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(),
-                                   "schema": "public", "table": "things", "primary_key": "id"}.items()
-                    for x in (f"--{k}", v)]
+    argv = _argv(bronze, silver)
     ts = "2026-01-01 00:00:00.000000"
     _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": 1, "name": "n1"}], cdc=False)
     assert b2s.main(argv, spark=spark)["mode"] == "rebuild"
@@ -252,9 +253,7 @@ def test_old_snapshots_expire_and_their_files_go(spark, tmp_path):
     """Each merge commits a snapshot; with a retention of 0 hours only the last `snapshots_retained` stay, and
     the data files only expired snapshots used are deleted, so the table's storage does not grow with runs."""
     bronze, silver = tmp_path / "bronze", tmp_path / "silver"
-    args = {"JOB_NAME": "t", "bronze_path": bronze.as_uri(), "silver_path": silver.as_uri(), "schema": "public",
-            "table": "things", "primary_key": "id", "snapshot_retention_hours": "0", "snapshots_retained": "2"}
-    argv = ["s"] + [x for k, v in args.items() for x in (f"--{k}", v)]
+    argv = _argv(bronze, silver, snapshot_retention_hours="0", snapshots_retained="2")
     ts = "2026-01-01 00:00:00.000000"
     _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": 1, "name": "n1"}], cdc=False)
     b2s.main(argv, spark=spark)
