@@ -33,7 +33,7 @@ def stack():
     from edp_dev import airflow_stack
 
     with isolated_home("airflow-ui") as paths:
-        info = airflow_stack.start_stack(seed_customers=60)
+        info = airflow_stack.start_stack(seed_customers=60, timeout=600)  # 180 s is not enough beside the suite on 2 cores
         try:
             yield paths, info
         finally:

@@ -150,7 +150,7 @@ def running() -> StackInfo | None:
 def health(port: int) -> dict[str, str]:
     """Each component's status from the api-server; empty while it does not answer."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=2) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=10) as resp:  # a loaded machine answers slowly
             body = json.load(resp)
     except (OSError, ValueError):
         return {}
