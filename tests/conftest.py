@@ -66,10 +66,9 @@ def pytest_xdist_make_scheduler(config, log):
 
 # the files that take longest, longest first (measured: `make test` prints the slowest tests; a file's time is the
 # sum of its tests' setup, call and teardown), started before every other file whatever their tier
-SLOWEST = ("test_secrets.py", "environments/test_pipeline_aws.py", "environments/test_session_dag.py",
+SLOWEST = ("e2e/test_local_pipeline.py", "environments/test_pipeline_aws.py", "environments/test_session_dag.py",
            "faults/test_kill_at_write_boundaries.py", "faults/test_keys_and_delivery.py",
-           "terraform/test_data_lake.py", "test_airflow_ui.py", "faults/test_schema_drift.py",
-           "terraform/test_ingestion.py", "e2e/test_local_pipeline.py",
+           "terraform/test_data_lake.py", "faults/test_schema_drift.py", "terraform/test_ingestion.py",
            "faults/test_types.py", "test_mwaa_requirements.py", "e2e/test_fan_out_locally.py")
 
 
