@@ -53,7 +53,14 @@ DEFAULTS = {
 REQUIRED = ("JOB_NAME", "bronze_path", "silver_path", "schema", "table", "primary_key")
 # Silver's Iceberg catalog and database on Glue (see silver_catalog), and how long old snapshots are kept
 RETENTION = {"snapshot_retention_hours": "168", "snapshots_retained": "5"}
-OPTIONAL = ("catalog", "namespace", *RETENTION)
+# Compaction: once the rows a table's position deletes hide pass this share of its rows, its data files are
+# rewritten with the deletes applied (see BronzeToSilver._compact)
+COMPACTION = {"compact_delete_ratio": "0.1"}
+OPTIONAL = ("catalog", "namespace", *RETENTION, *COMPACTION)
+# Merges write the changes only (merge-on-read): a MERGE INTO adds the new row versions as new data files and
+# names the rows they replace in position-delete files, instead of rewriting every data file a changed key
+# lives in (copy-on-write, which rewrites most of an unpartitioned table for a batch of scattered keys)
+MERGE_ON_READ = {f"write.{op}.mode": "merge-on-read" for op in ("delete", "update", "merge")}
 BEFORE_IMAGE_PREFIX = "BI_"  # DMS's add-before-image-columns rule (pk-only) on CDC rows
 _ROW_NUMBER = "__edp_rank"
 
@@ -205,6 +212,7 @@ class BronzeToSilver:
                                             self.opts.get("namespace", ""))
         self.catalog, self.namespace = catalog, namespace
         self.retention = _retention(self.opts)
+        self.compact_ratio = _compact_ratio(self.opts)
         self.silver = f"{_q(catalog)}.{_q(namespace)}.{_q(self.table)}"
         self.tombstones = f"{_q(catalog)}.{_q(namespace)}.{_q(TOMBSTONES_PREFIX + self.table)}"
         self.bookmark = f"{silver_root}/_bookmarks/{self.table}.json"
@@ -232,21 +240,50 @@ class BronzeToSilver:
                 self._merge(changes)
             self._write_bookmark(_next_mark(mark, root, dated))
             result.update(mode="rebuild" if rebuild else "merge", rows_in=changes.count(),
-                          expired_files=self._expire_snapshots())
+                          compacted=self._compact(), expired_files=self._expire_snapshots())
         result["silver_rows"] = self._row_count() if self._table_exists(self.silver) else 0
         result["seconds"] = round(time.monotonic() - started, 3)
         return result
 
     def _row_count(self) -> int:
-        """Silver's rows from its current snapshot's summary (Iceberg keeps the total with each commit), so a run
-        with nothing new reads metadata only, not the table."""
-        found = self.spark.sql(f"SELECT summary['total-records'] AS n FROM {self.silver}.snapshots "
-                               "ORDER BY committed_at DESC LIMIT 1").collect()
-        return int(found[0]["n"]) if found and found[0]["n"] is not None else self.spark.table(self.silver).count()
+        """Silver's rows from its current snapshot's summary (Iceberg keeps the totals with each commit), so a run
+        with nothing new reads metadata only, not the table: the data files' rows less those their position
+        deletes hide."""
+        summary = self._summary(self.silver)
+        if "total-records" not in summary:
+            return self.spark.table(self.silver).count()
+        return int(summary["total-records"]) - int(summary.get("total-position-deletes") or 0)
+
+    def _summary(self, table: str) -> dict[str, str]:
+        """The current snapshot's summary (the one the main branch points at; a compaction commits twice)."""
+        found = self.spark.sql(f"SELECT s.summary FROM {table}.snapshots s JOIN {table}.refs r "
+                               "ON s.snapshot_id = r.snapshot_id WHERE r.name = 'main'").collect()
+        return dict(found[0]["summary"] or {}) if found else {}
+
+    def _compact(self) -> int:
+        """Rewrites a table's data files with its deletes applied once the rows they hide pass
+        `--compact_delete_ratio` of its rows (default 0.1); returns the number of tables compacted. Merges then
+        stay in proportion to the changes, and readers never apply more than that share of deleted rows: at 1 %
+        changed a night, one run in about ten rewrites the table. Two commits of its own after the merge's: the
+        data files rewritten, then the delete files dropped (each names rows of files no longer live; Iceberg's
+        `remove-dangling-deletes` left them in place here). A crash in either leaves a whole snapshot current."""
+        compacted = 0
+        for name in (self.table, TOMBSTONES_PREFIX + self.table):
+            table = f"{_q(self.catalog)}.{_q(self.namespace)}.{_q(name)}"
+            if not self._table_exists(table):
+                continue
+            summary = self._summary(table)
+            records, deleted = (int(summary.get(k) or 0) for k in ("total-records", "total-position-deletes"))
+            if deleted and deleted > self.compact_ratio * records:
+                for procedure in ("rewrite_data_files", "rewrite_position_delete_files"):
+                    self.spark.sql(f"CALL {_q(self.catalog)}.system.{procedure}(table => '{self.namespace}.{name}', "
+                                   "options => map('rewrite-all', 'true'))").collect()
+                compacted += 1
+        return compacted
 
     def _expire_snapshots(self) -> int:
-        """Old snapshots go, and the files only they used (a merge rewrites the files it touches; a rebuild all
-        of them), so storage stays the size of the table rather than of its history. Snapshots younger than
+        """Old snapshots go, and the files only they used (a compaction or a rebuild replaces data files and the
+        deletes on them), so storage stays the size of the table rather than of its history. Snapshots younger than
         `--snapshot_retention_hours` and the last `--snapshots_retained` stay: a query that started on one of
         them finishes, and a crashed commit always has its predecessor. Runs after the bookmark is written:
         a crash here loses nothing, the next commit expires again."""
@@ -289,8 +326,19 @@ class BronzeToSilver:
                            **opts)
 
     def _replace(self, df: DataFrame, table: str) -> None:
-        (df.writeTo(table).using("iceberg").tableProperty("format-version", "2")
-         .tableProperty("write.parquet.compression-codec", "snappy").createOrReplace())
+        writer = (df.writeTo(table).using("iceberg").tableProperty("format-version", "2")
+                  .tableProperty("write.parquet.compression-codec", "snappy"))
+        for key, value in MERGE_ON_READ.items():
+            writer = writer.tableProperty(key, value)
+        writer.createOrReplace()
+
+    def _merge_on_read(self, table: str) -> None:
+        """A table created copy-on-write (before merges wrote changes only) is switched, once."""
+        props = {row["key"]: row["value"] for row in self.spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+        missing = {k: v for k, v in MERGE_ON_READ.items() if props.get(k) != v}
+        if missing:
+            pairs = ", ".join(f"'{k}' = '{v}'" for k, v in missing.items())
+            self.spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})")
 
     def _merge(self, changes: DataFrame) -> None:
         """Changes merged into the rows and tombstones of the keys they touch: the latest change per touched key
@@ -322,6 +370,7 @@ class BronzeToSilver:
         """One MERGE INTO: Silver deletes the keys whose latest change is a delete and upserts the others; the
         tombstones table does the opposite. New columns are added to the table first, and widened ones widened
         (Iceberg's schema evolution: int to bigint, float to double, a decimal's precision)."""
+        self._merge_on_read(table)
         target = self._evolve(table, source, op)
         view = f"edp_changes_{uuid.uuid4().hex[:12]}"
         for name in target:
@@ -460,6 +509,18 @@ def _retention(opts: dict[str, str]) -> tuple[float, int]:
         raise ValueError(f"--snapshot_retention_hours must be a number >= 0 and --snapshots_retained a whole "
                          f"number >= 1, got {hours!r} and {keep!r}")
     return parsed
+
+
+def _compact_ratio(opts: dict[str, str]) -> float:
+    """`--compact_delete_ratio`, checked before any work: a share of a table's rows above 0 and at most 1."""
+    raw = opts.get("compact_delete_ratio") or COMPACTION["compact_delete_ratio"]
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = -1.0
+    if not 0 < ratio <= 1:
+        raise ValueError(f"--compact_delete_ratio must be a number above 0 and at most 1, got {raw!r}")
+    return ratio
 
 
 def _is_load(rel: str) -> bool:

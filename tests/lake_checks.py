@@ -71,9 +71,8 @@ def normalise(rows):
 def silver_rows(paths, table, columns):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    files = ", ".join(f"'{f}'" for f in iceberg.data_files(paths.silver / table))
-    return con.execute(f"SELECT {', '.join(columns)} FROM read_parquet([{files}], union_by_name = true) "
-                       "ORDER BY 1").fetchall()
+    query = iceberg.duckdb_select(iceberg.snapshot_files(paths.silver / table), columns)
+    return con.execute(f"{query} ORDER BY 1").fetchall()
 
 
 def pg_rows(conn, sql):

@@ -155,7 +155,7 @@ def _write_bronze(root, name, rows, cdc):
 
 def test_script_is_incremental_and_rebuilds_on_a_new_load(spark, tmp_path):
     bronze, silver = tmp_path / "bronze", tmp_path / "silver"
-    argv = _argv(bronze, silver)
+    argv = _argv(bronze, silver, compact_delete_ratio="1")  # never compacts: the commits counted below are the merges
     ts = "2026-01-01 00:00:00.000000"
     _write_bronze(bronze, "LOAD00000001.parquet", [{"dms_timestamp": ts, "id": i, "name": f"n{i}"} for i in (1, 2, 3)],
                   cdc=False)
@@ -265,12 +265,58 @@ def test_old_snapshots_expire_and_their_files_go(spark, tmp_path):
     snapshots = spark.sql(f"SELECT * FROM {_table(spark, silver, 'things')}.snapshots").collect()
     assert len(snapshots) == 2 and expired >= 3
     assert iceberg.read(silver / "things").to_pylist()[0]["name"] == "v5"
-    live = {r["file_path"] for r in spark.sql(f"SELECT file_path FROM {_table(spark, silver, 'things')}.all_data_files")
+    live = {r["file_path"] for r in spark.sql(f"SELECT file_path FROM {_table(spark, silver, 'things')}.all_files")
             .collect()}
     on_disk = {p.as_uri() for p in (silver / "things" / "data").rglob("*.parquet")}
     assert {u.replace("file:///", "file:/") for u in on_disk} == {u.replace("file:///", "file:/") for u in live}
     with pytest.raises(ValueError, match="--snapshots_retained"):
         b2s.main(argv[:-1] + ["0"], spark=spark)
+
+
+def test_a_merge_writes_only_the_changes_and_compaction_applies_the_deletes(spark, tmp_path):
+    """Merge-on-read: a merge leaves every data file of the table as it was and adds the new row versions and
+    a position-delete file; every reader (Spark, pyiceberg, the DuckDB views dbt reads) skips the rows it
+    names. Once the deleted rows pass `--compact_delete_ratio`, the data files are rewritten without them."""
+    import duckdb
+
+    bronze, silver = tmp_path / "bronze", tmp_path / "silver"
+    argv = _argv(bronze, silver, compact_delete_ratio="0.2")
+    ts = "2026-01-01 00:00:00.000000"
+    for part in range(4):  # four load files: the rebuild writes several data files
+        _write_bronze(bronze, f"LOAD0000000{part + 1}.parquet",
+                      [{"dms_timestamp": ts, "id": i, "name": f"n{i}"} for i in range(part * 25, part * 25 + 25)],
+                      cdc=False)
+    assert b2s.main(argv, spark=spark)["silver_rows"] == 100
+    before = iceberg.snapshot_files(silver / "things")
+
+    def change(n, rows):
+        _write_bronze(bronze, f"2026/01/01/20260101-00000000{n}.parquet",
+                      [{"dms_timestamp": ts, "dms_change_seq": f"S{n}{i}", **row} for i, row in enumerate(rows)],
+                      cdc=True)
+        return b2s.main(argv, spark=spark)
+
+    merged = change(1, [{"Op": "U", "id": 7, "name": "v7"}, {"Op": "D", "id": 42}, {"Op": "I", "id": 100, "name": "n100"}])
+    assert merged["mode"] == "merge" and merged["compacted"] == 0 and merged["silver_rows"] == 100
+    after = iceberg.snapshot_files(silver / "things")
+    assert set(before.data) < set(after.data), "no data file is rewritten: the merge only adds files"
+    assert set(after.data) - set(before.data) and sum(map(len, after.deletes.values())) >= 1
+    expected = {i: f"n{i}" for i in range(101) if i != 42} | {7: "v7"}
+    assert {r["id"]: r["name"] for r in iceberg.read(silver / "things").to_pylist()} == expected
+    con = duckdb.connect()
+    query = iceberg.duckdb_select(after, ["id", "name"])
+    assert dict(con.execute(query).fetchall()) == expected
+    assert iceberg.row_count(silver / "things") == 100
+
+    # 25 more rows replaced: 27 of 127 rows deleted, above 0.2 of them: the table is rewritten without them
+    compacted = change(2, [{"Op": "U", "id": i, "name": f"w{i}"} for i in range(50, 75)])
+    assert compacted["compacted"] == 1 and compacted["silver_rows"] == 100
+    final = iceberg.snapshot_files(silver / "things")
+    assert final.deletes == {} and not set(final.data) & set(after.data)
+    expected |= {i: f"w{i}" for i in range(50, 75)}
+    assert dict(con.execute(iceberg.duckdb_select(final, ["id", "name"])).fetchall()) == expected
+    assert iceberg.row_count(silver / "things") == 100
+    with pytest.raises(ValueError, match="--compact_delete_ratio"):
+        b2s.main(_argv(bronze, silver, compact_delete_ratio="0"), spark=spark)
 
 
 def _table(spark, silver, name):

@@ -2,7 +2,8 @@
 
 The catalog is a DuckDB database (`<state>/catalog/catalog.duckdb`) with one
 schema per lake layer and one view per table over the data files of the table's
-current Iceberg snapshot (files a running merge is writing are in none), the role
+current Iceberg snapshot less the rows its position deletes name (files a running
+merge is writing are in none), the role
 the Glue Data Catalog plays for Athena.  dbt attaches it read-only, so the
 models read `lake.silver.<table>` locally and `awsdatacatalog.<db>.<table>` on
 Athena through the same `source()` call.  A JSON copy of the inferred schemas
@@ -35,7 +36,7 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
     started = time.monotonic()
     catalog_dir.mkdir(parents=True, exist_ok=True)
     schemas: dict[str, list[dict]] = {}
-    files: dict[str, list[Path]] = {}
+    files: dict[str, iceberg.SnapshotFiles] = {}
     missing = []
     # each table's tombstones (deleted keys with their rows' last values), catalogued beside it as the job
     # registers them on Glue
@@ -45,7 +46,10 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
             missing.append(table)
             continue
         schema = iceberg.schema(layer_root / table)
-        files[table] = iceberg.data_files(layer_root / table) or [_empty_file(catalog_dir, layer, table, schema)]
+        files[table] = iceberg.snapshot_files(layer_root / table)
+        if not files[table].data:
+            empty = _empty_file(catalog_dir, layer, table, schema)
+            files[table] = iceberg.SnapshotFiles({empty: str(empty)}, {})
         schemas[table] = [{"name": f.name, "type": str(f.type)} for f in schema]
     if missing:  # retrying cannot make them appear
         raise PermanentError(f"crawler found no committed {layer} table(s) {', '.join(missing)} under {layer_root}")
@@ -53,11 +57,8 @@ def crawl(layer_root: Path, catalog_dir: Path, layer: str, tables: tuple[str, ..
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(layer)}")
         for table, columns in schemas.items():
-            listed = ", ".join("'" + str(f.resolve()).replace("'", "''") + "'" for f in files[table])
-            cols = ", ".join(_quote(c["name"]) for c in columns)
-            # files written before a column was added lack it: union_by_name reads it as NULL there
-            con.execute(f"CREATE OR REPLACE VIEW {_quote(layer)}.{_quote(table)} AS SELECT {cols} "
-                        f"FROM read_parquet([{listed}], union_by_name = true)")
+            query = iceberg.duckdb_select(files[table], [c["name"] for c in columns])
+            con.execute(f"CREATE OR REPLACE VIEW {_quote(layer)}.{_quote(table)} AS {query}")
     finally:
         con.close()
     previous = _read_json(catalog_dir / f"{layer}.json")
