@@ -215,6 +215,36 @@ def test_a_second_load_replaces_the_tables(home, pg, run):
         write_warehouse(home)
 
 
+def table_oids(conn, schema: str) -> dict[str, int]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT c.relname, c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relkind = 'r'", (schema,))
+        return dict(cur.fetchall())
+
+
+def test_a_table_whose_gold_rows_did_not_change_is_not_copied_again(home, pg, run):
+    """Each serving table carries the fingerprint of the Gold rows it was loaded from: an unchanged table stays
+    (the same table, not a copy), a changed one is replaced, and a table edited by hand since is reloaded."""
+    executors.serving_load(load_task("orders", "customers"), run)
+    before = table_oids(pg, "serving")
+    again = executors.serving_load(load_task("orders", "customers"), run)
+    assert again["unchanged"] == ["orders", "customers"] and again["tables"] == {"orders": 4, "customers": 3}
+    assert table_oids(pg, "serving") == before
+    write_warehouse(home, orders=ORDERS, customers=CUSTOMERS[1:])
+    try:
+        changed = executors.serving_load(load_task("orders", "customers"), run)
+        assert changed["unchanged"] == ["orders"] and changed["tables"] == {"orders": 4, "customers": 2}
+        after = table_oids(pg, "serving")
+        assert after["orders"] == before["orders"] and after["customers"] != before["customers"]
+        assert in_postgres(pg, "serving", "customers") == in_duckdb(home, "customers")
+        with pg.cursor() as cur:
+            cur.execute("COMMENT ON TABLE serving.orders IS 'edited by hand'")
+        pg.commit()
+        assert executors.serving_load(load_task("orders", "customers"), run)["unchanged"] == ["customers"]
+    finally:
+        write_warehouse(home)
+
+
 def test_an_unknown_table_is_refused_before_anything_loads(home, pg, run):
     executors.serving_load(load_task("customers", schema="serving_unknown"), run)
     with pytest.raises(PermanentError) as refused:

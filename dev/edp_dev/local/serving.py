@@ -5,11 +5,18 @@ embedded PostgreSQL plays it. Each table is replaced, never appended to: it is l
 (columns typed from the Arrow schema DuckDB hands over, rows through COPY), then the old table is dropped and
 the new one renamed into its place. Everything happens in one transaction, so readers see the old tables
 until the commit and then all the new ones, and a failure leaves the previous load in place with no debris.
+
+A table whose Gold rows have not changed since it was loaded is left as it is: each loaded table carries the
+fingerprint of what it was loaded from (its columns, row count and an order-independent hash of its rows) as
+its comment, written in the same transaction, and Gold's fingerprint is one DuckDB scan, where a copy is a
+CSV round trip. A run with nothing new (or marts its changes left alone) copies nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import time
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -23,6 +30,7 @@ import pyarrow.types as pat
 from edp.settings import PermanentError
 
 LOADING_SUFFIX = "__loading"
+FINGERPRINT = "edp gold fingerprint: "  # the comment a loaded table carries
 _INT_TYPES = {8: "smallint", 16: "smallint", 32: "integer", 64: "bigint"}
 _UINT_TYPES = {8: "smallint", 16: "integer", 32: "bigint", 64: "numeric(20,0)"}
 
@@ -97,25 +105,40 @@ def require_tables(tables: tuple[str, ...] | list[str], available: list[str]) ->
         raise PermanentError(f"serving_load: no Gold table {', '.join(unknown)} in the warehouse; Gold has: {known}")
 
 
-def read_gold(warehouse_path: Path, catalog_path: Path, tables: tuple[str, ...] | list[str]) -> dict[str, pa.Table]:
-    """Every named Gold table as Arrow, read in one read-only session (the catalog attached, as a Gold view
-    over Silver needs it)."""
-    from edp_dev.local.quality import connect
+def fingerprint(con, table: str) -> str:
+    """Gold table `table`'s columns with their types, row count and the sum of its rows' hashes: equal
+    fingerprints mean the same rows (as a multiset) in the same columns."""
+    columns = con.execute(f"DESCRIBE gold.{_quote(table)}").fetchall()
+    [(count, total)] = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) "
+                                   f"FROM gold.{_quote(table)} AS t").fetchall()
+    digest = hashlib.sha256(json.dumps([[c[0], c[1]] for c in columns]).encode()).hexdigest()[:16]
+    return f"{digest} {count} {total}"
 
-    con = connect(warehouse_path, catalog_path)
+
+def loaded_fingerprints(conn_dsn: str, schema: str, tables: Iterable[str]) -> dict[str, str]:
+    """The fingerprint each serving table was loaded with (none for a table loaded before fingerprints or not
+    loaded at all)."""
+    import psycopg2
+
+    pg = psycopg2.connect(conn_dsn)
     try:
-        require_tables(tables, gold_tables(con))
-        return {t: con.sql(f"SELECT * FROM gold.{_quote(t)}").to_arrow_table() for t in tables}
+        with pg.cursor() as cur:
+            cur.execute("SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind = 'r'", (schema, list(tables)))
+            return {name: comment.removeprefix(FINGERPRINT) for name, comment in cur.fetchall()
+                    if comment and comment.startswith(FINGERPRINT)}
     finally:
-        con.close()
+        pg.close()
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def replace_table(cur, schema: str, name: str, data: pa.Table) -> None:
-    """Within the caller's transaction: load `<name>__loading`, drop `<name>`, rename the new one into place."""
+def replace_table(cur, schema: str, name: str, data: pa.Table, fingerprint: str) -> None:
+    """Within the caller's transaction: load `<name>__loading`, drop `<name>`, rename the new one into place
+    with the fingerprint of what it holds."""
     from psycopg2 import sql
 
     loading = sql.Identifier(schema, name + LOADING_SUFFIX)
@@ -127,6 +150,8 @@ def replace_table(cur, schema: str, name: str, data: pa.Table) -> None:
     cur.copy_expert(copy, _Lines(csv_rows(data)))
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
     cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(loading, sql.Identifier(name)))
+    cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(sql.Identifier(schema, name),
+                                                           sql.Literal(FINGERPRINT + fingerprint)))
 
 
 class _Lines(io.RawIOBase):
@@ -150,7 +175,7 @@ class _Lines(io.RawIOBase):
         return out
 
 
-def load(conn_dsn: str, schema: str, data: dict[str, pa.Table]) -> dict[str, int]:
+def load(conn_dsn: str, schema: str, data: dict[str, pa.Table], fingerprints: dict[str, str]) -> dict[str, int]:
     """Replace every table of `data` in `schema` (created if missing) in one transaction; rows per table."""
     import psycopg2
     from psycopg2 import sql
@@ -160,7 +185,7 @@ def load(conn_dsn: str, schema: str, data: dict[str, pa.Table]) -> dict[str, int
         with pg, pg.cursor() as cur:  # `with pg` commits, or rolls back on any error
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
             for name, table in data.items():
-                replace_table(cur, schema, name, table)
+                replace_table(cur, schema, name, table, fingerprints[name])
     finally:
         pg.close()
     return {name: table.num_rows for name, table in data.items()}
@@ -168,8 +193,22 @@ def load(conn_dsn: str, schema: str, data: dict[str, pa.Table]) -> dict[str, int
 
 def serving_load(tables: tuple[str, ...] | list[str], schema: str, warehouse_path: Path, catalog_path: Path,
                  conn_dsn: str) -> dict:
-    """Gold's named tables into the serving schema; the metrics the task reports."""
+    """Gold's named tables into the serving schema, those unchanged since their last load left alone; the
+    metrics the task reports (rows per table, loaded or not, and which were unchanged)."""
+    from edp_dev.local.quality import connect
+
     started = time.monotonic()
-    data = read_gold(warehouse_path, catalog_path, tables)
-    rows = load(conn_dsn, schema, data)
-    return {"schema": schema, "tables": rows, "seconds": round(time.monotonic() - started, 3)}
+    # one read-only session, the catalog attached (a Gold view over Silver needs it)
+    con = connect(warehouse_path, catalog_path)
+    try:
+        require_tables(tables, gold_tables(con))
+        prints = {t: fingerprint(con, t) for t in tables}
+        loaded = loaded_fingerprints(conn_dsn, schema, tables)
+        data = {t: con.sql(f"SELECT * FROM gold.{_quote(t)}").to_arrow_table() for t in tables
+                if loaded.get(t) != prints[t]}
+    finally:
+        con.close()
+    rows = load(conn_dsn, schema, data, prints) if data else {}
+    unchanged = [t for t in tables if t not in data]
+    return {"schema": schema, "tables": {t: rows[t] if t in rows else int(prints[t].split()[1]) for t in tables},
+            "unchanged": unchanged, "seconds": round(time.monotonic() - started, 3)}
