@@ -55,7 +55,8 @@ def test_generated_requirements_install_and_every_dag_imports_from_plugins_zip(t
     uv = str(Path(sys.executable).parent / "uv")
     subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, cwd=tmp_path)
     python = str(venv / "bin" / "python")
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", python,
+    # --native-tls: the system's certificates, as pip uses them (a proxy's own CA included)
+    subprocess.run([uv, "pip", "install", "--quiet", "--native-tls", "--python", python,
                     f"apache-airflow=={mwaa.airflow_version()}", "-r", str(requirements)],
                    check=True, cwd=tmp_path, timeout=600)
     installed = time.monotonic()
