@@ -268,10 +268,7 @@ class BronzeToSilver:
         data files rewritten, then the delete files dropped (each names rows of files no longer live; Iceberg's
         `remove-dangling-deletes` left them in place here). A crash in either leaves a whole snapshot current."""
         compacted = 0
-        for name in (self.table, TOMBSTONES_PREFIX + self.table):
-            table = f"{_q(self.catalog)}.{_q(self.namespace)}.{_q(name)}"
-            if not self._table_exists(table):
-                continue
+        for name, table in self._existing_tables():
             summary = self._summary(table)
             records, deleted = (int(summary.get(k) or 0) for k in ("total-records", "total-position-deletes"))
             if deleted and deleted > self.compact_ratio * records:
@@ -280,6 +277,12 @@ class BronzeToSilver:
                                    "options => map('rewrite-all', 'true'))").collect()
                 compacted += 1
         return compacted
+
+    def _existing_tables(self) -> list[tuple[str, str]]:
+        """(name, qualified name) of Silver's table and its tombstones table, those that exist."""
+        names = ((name, f"{_q(self.catalog)}.{_q(self.namespace)}.{_q(name)}")
+                 for name in (self.table, TOMBSTONES_PREFIX + self.table))
+        return [(name, table) for name, table in names if self._table_exists(table)]
 
     def _expire_snapshots(self) -> int:
         """Old snapshots go, and the files only they used (a compaction or a rebuild replaces data files and the
@@ -290,9 +293,7 @@ class BronzeToSilver:
         hours, keep = self.retention
         older_than = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - hours * 3600))
         expired = 0
-        for name in (self.table, TOMBSTONES_PREFIX + self.table):
-            if not self._table_exists(f"{_q(self.catalog)}.{_q(self.namespace)}.{_q(name)}"):
-                continue
+        for name, _ in self._existing_tables():
             row = self.spark.sql(
                 f"CALL {_q(self.catalog)}.system.expire_snapshots(table => '{self.namespace}.{name}', "
                 f"older_than => TIMESTAMP '{older_than}', retain_last => {keep})").collect()[0]

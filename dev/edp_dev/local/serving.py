@@ -105,14 +105,14 @@ def require_tables(tables: tuple[str, ...] | list[str], available: list[str]) ->
         raise PermanentError(f"serving_load: no Gold table {', '.join(unknown)} in the warehouse; Gold has: {known}")
 
 
-def fingerprint(con, table: str) -> str:
-    """Gold table `table`'s columns with their types, row count and the sum of its rows' hashes: equal
-    fingerprints mean the same rows (as a multiset) in the same columns."""
+def fingerprint(con, table: str) -> tuple[str, int]:
+    """Gold table `table`'s fingerprint (its columns with their types, row count and the sum of its rows'
+    hashes: equal fingerprints mean the same rows, as a multiset, in the same columns) and its row count."""
     columns = con.execute(f"DESCRIBE gold.{_quote(table)}").fetchall()
     [(count, total)] = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) "
                                    f"FROM gold.{_quote(table)} AS t").fetchall()
     digest = hashlib.sha256(json.dumps([[c[0], c[1]] for c in columns]).encode()).hexdigest()[:16]
-    return f"{digest} {count} {total}"
+    return f"{digest} {count} {total}", int(count)
 
 
 def loaded_fingerprints(conn_dsn: str, schema: str, tables: Iterable[str]) -> dict[str, str]:
@@ -202,13 +202,14 @@ def serving_load(tables: tuple[str, ...] | list[str], schema: str, warehouse_pat
     con = connect(warehouse_path, catalog_path)
     try:
         require_tables(tables, gold_tables(con))
-        prints = {t: fingerprint(con, t) for t in tables}
+        found = {t: fingerprint(con, t) for t in tables}
+        prints = {t: text for t, (text, _) in found.items()}
         loaded = loaded_fingerprints(conn_dsn, schema, tables)
         data = {t: con.sql(f"SELECT * FROM gold.{_quote(t)}").to_arrow_table() for t in tables
                 if loaded.get(t) != prints[t]}
     finally:
         con.close()
-    rows = load(conn_dsn, schema, data, prints) if data else {}
-    unchanged = [t for t in tables if t not in data]
-    return {"schema": schema, "tables": {t: rows[t] if t in rows else int(prints[t].split()[1]) for t in tables},
-            "unchanged": unchanged, "seconds": round(time.monotonic() - started, 3)}
+    if data:
+        load(conn_dsn, schema, data, prints)
+    return {"schema": schema, "tables": {t: rows for t, (_, rows) in found.items()},
+            "unchanged": [t for t in tables if t not in data], "seconds": round(time.monotonic() - started, 3)}
