@@ -175,8 +175,8 @@ class _Lines(io.RawIOBase):
         return out
 
 
-def load(conn_dsn: str, schema: str, data: dict[str, pa.Table], fingerprints: dict[str, str]) -> dict[str, int]:
-    """Replace every table of `data` in `schema` (created if missing) in one transaction; rows per table."""
+def load(conn_dsn: str, schema: str, data: dict[str, pa.Table], fingerprints: dict[str, str]) -> None:
+    """Replace every table of `data` in `schema` (created if missing) in one transaction."""
     import psycopg2
     from psycopg2 import sql
 
@@ -188,7 +188,6 @@ def load(conn_dsn: str, schema: str, data: dict[str, pa.Table], fingerprints: di
                 replace_table(cur, schema, name, table, fingerprints[name])
     finally:
         pg.close()
-    return {name: table.num_rows for name, table in data.items()}
 
 
 def serving_load(tables: tuple[str, ...] | list[str], schema: str, warehouse_path: Path, catalog_path: Path,
