@@ -124,7 +124,10 @@ def ui_run(home, stack, browser):
     (gathering the listeners the task processes open meanwhile: Spark, the local DMS); the page stays logged in."""
     info = stack.info
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(30_000)
+    # beside the rest of the suite on 2 cores the stack's API server took over 30 s to serve its first page in CI:
+    # a page, its bundle and its API calls get minutes, not Playwright's 30 s
+    page.set_default_timeout(120_000)
+    page.set_default_navigation_timeout(300_000)
     shots = home.root / "screenshots"
     shots.mkdir(exist_ok=True)
     try:
