@@ -336,3 +336,24 @@ def test_dbt_steps_leave_what_publishing_needs(spec):
         assert len(nodes) == compiled["nodes"]
         assert [n for n in nodes if n.startswith("model.")] == ["model.edp.stg_orders"]  # the model and its tests
         assert (target / "steps" / "dbt_seed.json").exists() and (target / "steps" / "dbt_compile.json").exists()
+
+
+def test_a_failing_data_test_stops_the_step_for_good_and_a_broken_one_is_an_error():
+    """Failed data tests are a PermanentError naming them (a retry cannot fix the data); a test that cannot run
+    (its table is missing) is an ordinary error, which a retry may cure. Either way the step's results are
+    kept for whoever debugs it."""
+    with isolated_home("dbt-failing") as paths:
+        write_warehouse(paths)
+        import duckdb
+
+        con = duckdb.connect(str(paths.catalog / CATALOG_FILE))
+        con.execute("INSERT INTO silver.customers VALUES (2)")  # a duplicate key in Silver
+        con.close()
+        with pytest.raises(dbt_cli.DbtTestsFailed, match=r"data test\(s\) failed: .*source_unique_silver_customers"):
+            dbt_cli.build("test", select="source:silver.customers", name="dbt_test")
+        kept = json.loads((paths.dbt_target / "steps" / "dbt_test.json").read_text())
+        assert {r["status"] for r in kept["results"]} == {"pass", "fail"}
+
+        with pytest.raises(dbt_cli.DbtError) as broken:  # silver.products is not in the catalog
+            dbt_cli.build("test", select="source:silver.products", name="dbt_test")
+        assert not isinstance(broken.value, PermanentError) and "source:silver.products" in str(broken.value)

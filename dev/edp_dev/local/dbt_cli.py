@@ -1,7 +1,9 @@
-"""dbt on the local target: the real dbt CLI against DuckDB, with every path set through the environment.
+"""dbt on the local target: real dbt against DuckDB, with every path set through the environment.
 
-dbt runs as a subprocess so its global state and logging never leak into the
-Airflow task process.  A pipeline may split dbt into steps (`seed`, `run`,
+Each step runs in a child process (`python -m edp_dev.local.dbt_cli`), so dbt's global state and logging
+never leak into the Airflow task process; the child invokes dbt in-process (dbtRunner) for the step and for
+the docs after it, so a step pays for starting Python and importing dbt once, not twice (~5 s a step).
+A pipeline may split dbt into steps (`seed`, `run`,
 `test`, ...), each a task; every step's results are kept under its own name in
 `steps/`, and the latest step's run results are copied to
 `run_results.build.json`, the name publishing reads (`docs generate` overwrites
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -63,20 +66,24 @@ def dbt_env() -> dict[str, str]:
     }
 
 
-def run_dbt(*args: str) -> str:
+def dbt_args(*args: str) -> list[str]:
+    """A dbt command line with the project, profiles, target and log folders of this state folder."""
     paths = local_paths()
-    argv = [dbt_executable(), *args, "--project-dir", str(dbt_project_dir()), "--profiles-dir", str(dbt_project_dir()),
+    return [*args, "--project-dir", str(dbt_project_dir()), "--profiles-dir", str(dbt_project_dir()),
             "--target-path", str(paths.dbt_target), "--log-path", str(paths.dbt_target.parent / "logs")]
-    proc = subprocess.run(argv, env=dbt_env(), capture_output=True, text=True)
-    for line in proc.stdout.splitlines():
-        log.info("dbt | %s", line)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-        failed = _failed_nodes(paths.dbt_target / "run_results.json")
-        if failed and all(status == "fail" for status in failed.values()):
-            raise DbtTestsFailed(f"`dbt {' '.join(args)}`: data test(s) failed: {', '.join(sorted(failed))}\n{tail}")
-        raise DbtError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
-    return proc.stdout
+
+
+def _invoke(*args: str) -> None:
+    """One dbt command in this process (the step's child); DbtTestsFailed when only data tests failed."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(dbt_args(*args))
+    if result.success:
+        return
+    failed = _failed_nodes(local_paths().dbt_target / "run_results.json")
+    if failed and all(status == "fail" for status in failed.values()):
+        raise DbtTestsFailed(f"`dbt {' '.join(args)}`: data test(s) failed: {', '.join(sorted(failed))}")
+    raise DbtError(f"`dbt {' '.join(args)}` failed" + (f": {result.exception}" if result.exception else ""))
 
 
 def _failed_nodes(results_file: Path) -> dict[str, str]:
@@ -125,28 +132,65 @@ def _needs_docs(target: Path, command: str) -> bool:
     return command in BUILDS_MODELS or not all((target / f).exists() for f in DOCS_FILES)
 
 
+STEP_OUTCOME = "EDP_DBT_STEP="  # the child's last line: the kept results, or the error it stopped on
+
+
 def build(command: str = "build", full_refresh: bool = False, select: str = "", name: str = "") -> dict:
     """Run one dbt step (any of COMMANDS, optionally narrowed by `select`), keep its results for publishing and
     refresh the docs when the step built something; the step's metrics. `name` (the task id) names its
     results file, defaulting to the command."""
     started = time.monotonic()
-    target = local_paths().dbt_target
     argv = command_line(command, select, full_refresh)
-    for stale in {results_file(command), "run_results.json"}:  # a step that writes none must not pass off
-        (target / stale).unlink(missing_ok=True)                # an older step's results as its own
-    try:
-        run_dbt(*argv)
-    finally:
-        kept = _keep_results(target, command, name or command)
-    if kept is None:
-        raise DbtError(f"`dbt {' '.join(argv)}` left no {results_file(command)} in {target}")
-    if command != "source freshness":  # sources.json is no run_results file: publishing keeps the last one
-        shutil.copyfile(kept, target / BUILD_RESULTS)
-    if _needs_docs(target, command):
-        run_dbt("docs", "generate", "--static")
-    results = json.loads(kept.read_text())["results"]
+    step = {"command": command, "argv": argv, "name": name or command}
+    proc = subprocess.run([sys.executable, "-m", __name__, json.dumps(step)], env=dbt_env(),
+                          capture_output=True, text=True)
+    outcome: dict = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith(STEP_OUTCOME):
+            outcome = json.loads(line[len(STEP_OUTCOME):])
+        else:
+            log.info("dbt | %s", line)
+    if proc.returncode != 0 or "kept" not in outcome:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        error = DbtTestsFailed if outcome.get("tests_failed") else DbtError
+        raise error(f"{outcome.get('error') or f'`dbt {shlex.join(argv)}` exited {proc.returncode}'}\n{tail}")
+    results = json.loads(Path(outcome["kept"]).read_text())["results"]
     statuses: dict[str, int] = {}
     for r in results:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     return {"command": command, "select": select, "nodes": len(results), "statuses": statuses,
             "seconds": round(time.monotonic() - started, 3)}
+
+
+def _step(command: str, argv: list[str], name: str) -> Path:
+    """The step itself, in the child: dbt, its results kept (even a failed step's, for whoever debugs it), then
+    the docs; the kept results file."""
+    target = local_paths().dbt_target
+    for stale in {results_file(command), "run_results.json"}:  # a step that writes none must not pass off
+        (target / stale).unlink(missing_ok=True)                # an older step's results as its own
+    try:
+        _invoke(*argv)
+    finally:
+        kept = _keep_results(target, command, name)
+    if kept is None:
+        raise DbtError(f"`dbt {shlex.join(argv)}` left no {results_file(command)} in {target}")
+    if command != "source freshness":  # sources.json is no run_results file: publishing keeps the last one
+        shutil.copyfile(kept, target / BUILD_RESULTS)
+    if _needs_docs(target, command):
+        _invoke("docs", "generate", "--static")
+    return kept
+
+
+def _main(step_json: str) -> int:
+    step = json.loads(step_json)
+    try:
+        kept = _step(step["command"], step["argv"], step["name"])
+    except DbtError as exc:
+        print(STEP_OUTCOME + json.dumps({"error": str(exc), "tests_failed": isinstance(exc, DbtTestsFailed)}))
+        return 1
+    print(STEP_OUTCOME + json.dumps({"kept": str(kept)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1]))
