@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 
 from edp.assets import ASSETS_FILE, manifest_gold
-from edp.settings import dags_dir, dbt_project_dir
-from edp_dev.local.dbt_cli import DbtError, dbt_env, dbt_executable
+from edp.settings import dags_dir
+from edp_dev.local.dbt_cli import DbtError, dbt_args, dbt_env, dbt_executable
 
 HEADER = "written by `edp assets render` from dbt's manifest: do not edit"
 
@@ -19,8 +19,7 @@ HEADER = "written by `edp assets render` from dbt's manifest: do not edit"
 def parse_manifest() -> dict:
     """dbt's manifest of the project in dbt/, from `dbt parse` into a scratch target folder."""
     with tempfile.TemporaryDirectory(prefix="edp-dbt-parse-") as scratch:
-        argv = [dbt_executable(), "parse", "--project-dir", str(dbt_project_dir()), "--profiles-dir",
-                str(dbt_project_dir()), "--target-path", scratch, "--log-path", scratch]
+        argv = [dbt_executable(), *dbt_args("parse", target=Path(scratch), logs=Path(scratch))]
         proc = subprocess.run(argv, env=dbt_env(), capture_output=True, text=True)
         if proc.returncode != 0:
             raise DbtError(f"`dbt parse` failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")

@@ -66,11 +66,13 @@ def dbt_env() -> dict[str, str]:
     }
 
 
-def dbt_args(*args: str) -> list[str]:
-    """A dbt command line with the project, profiles, target and log folders of this state folder."""
-    paths = local_paths()
+def dbt_args(*args: str, target: Path | None = None, logs: Path | None = None) -> list[str]:
+    """A dbt command line over the project in dbt/, writing to `target` and `logs` (default: this state
+    folder's dbt target and logs)."""
+    target = target or local_paths().dbt_target
+    logs = logs or target.parent / "logs"
     return [*args, "--project-dir", str(dbt_project_dir()), "--profiles-dir", str(dbt_project_dir()),
-            "--target-path", str(paths.dbt_target), "--log-path", str(paths.dbt_target.parent / "logs")]
+            "--target-path", str(target), "--log-path", str(logs)]
 
 
 def _invoke(*args: str) -> None:
