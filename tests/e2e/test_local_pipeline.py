@@ -177,10 +177,12 @@ def test_the_demo_leaves_every_layer_equal_to_the_source(home, demo):
     results = json.loads((run_folder / "run_results.json").read_text())
     assert {r["status"] for r in results["results"]} <= {"success", "pass"}
     assert any(r["unique_id"].startswith("unit_test.") for r in results["results"])
-    # the second run built daily_revenue incrementally (only the dates its changes touched), and it still equals
-    # PostgreSQL's figures above: deleted orders and items included, through the tombstones' last values
-    daily = next(r for r in results["results"] if r["unique_id"] == "model.edp.daily_revenue")
-    assert "touched_dates" in daily["compiled_code"], "the second run must build daily_revenue incrementally"
+    # the second run built every mart incrementally (only the dates, customers and products its changes touched),
+    # and each still equals PostgreSQL's figures above: deletes included, through the tombstones' last values
+    for mart, touched in (("daily_revenue", "touched_dates"), ("customer_lifetime_value", "touched_customers"),
+                          ("product_performance", "touched_products")):
+        built = next(r for r in results["results"] if r["unique_id"] == f"model.edp.{mart}")
+        assert touched in built["compiled_code"], f"the second run must build {mart} incrementally"
     metrics = json.loads((run_folder / "metrics.json").read_text())
     assert set(metrics["layers"]) == {"bronze", "silver", "gold"}
     assert metrics["layers"]["gold"]["daily_revenue"] > 0

@@ -1,9 +1,8 @@
 {#
   Incremental by order date: a run recomputes only the dates that rows changed or deleted since the last run
-  touched, each date in full, so the figures stay exact. "Since" is the latest change the mart has seen, less
-  a lookback (`daily_revenue_lookback_hours`) for a change committed before that but delivered after (DMS
-  delivers in commit order; commit times can interleave by a little). A date left with no revenue is written
-  as zeros and removed by the post-hook. `--full-refresh` rebuilds every date.
+  touched, each date in full, so the figures stay exact (macros/incremental_gold.sql says what "since" and
+  "touched" are). A date left with no revenue is written as zeros and removed by the post-hook.
+  `--full-refresh` rebuilds every date.
 #}
 -- the incremental branch reads these; dbt parses with it off, so they are declared here
 -- depends_on: {{ ref('stg_deleted_orders') }}
@@ -27,34 +26,11 @@ order_items as (
 
 {% if is_incremental() %}
 since as (
-    select
-        coalesce(max(source_changed_at), timestamp '1970-01-01 00:00:00')
-        - interval '{{ var("daily_revenue_lookback_hours", 1) }}' hour as changed_after
-    from {{ this }}
+    {{ changes_since() }}
 ),
 
 touched_dates as (
-    select orders.order_date
-    from orders cross join since
-    where orders.changed_at > since.changed_after
-    union
-    select orders.order_date
-    from order_items
-    inner join orders on orders.order_id = order_items.order_id
-    cross join since
-    where order_items.changed_at > since.changed_after
-    union
-    select deleted.order_date
-    from {{ ref('stg_deleted_orders') }} as deleted
-    cross join since
-    where deleted.deleted_at > since.changed_after
-    union
-    select coalesce(orders.order_date, deleted_orders.order_date) as order_date
-    from {{ ref('stg_deleted_order_items') }} as deleted_items
-    cross join since
-    left join orders on orders.order_id = deleted_items.order_id
-    left join {{ ref('stg_deleted_orders') }} as deleted_orders on deleted_orders.order_id = deleted_items.order_id
-    where deleted_items.deleted_at > since.changed_after
+    {{ touched_by_orders('order_date') }}
 ),
 {% endif %}
 

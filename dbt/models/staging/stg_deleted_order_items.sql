@@ -5,5 +5,6 @@ with source as (
 select
     order_item_id,
     order_id,
+    product_id,
     cast(dms_timestamp as timestamp) as deleted_at
 from source

@@ -4,6 +4,7 @@ with source as (
 
 select
     order_id,
+    customer_id,
     cast(ordered_at as date) as order_date,
     cast(dms_timestamp as timestamp) as deleted_at
 from source
