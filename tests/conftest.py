@@ -53,8 +53,13 @@ def pytest_xdist_make_scheduler(config, log):
     """One file per worker at a time: xdist's file scheduler hands a worker its next file while it still has
     two tests to run, so a second long file waits behind the first one's last long test while other workers
     sit idle. Here a worker gets its next file only when its last test is the one left (a worker needs the
-    next test in hand to finish the one it has)."""
+    next test in hand to finish the one it has).
+
+    And in collection order: xdist otherwise sorts the files by how many tests each holds (`loadscopereorder`,
+    on by default), which put the longest files (a few long tests each) last and undid the order above."""
     from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False
 
     class OneFileAhead(LoadFileScheduling):
         def _reschedule(self, node) -> None:
@@ -72,9 +77,9 @@ def pytest_xdist_make_scheduler(config, log):
 # the files that take longest, longest first (measured: `make test` prints the slowest tests; a file's time is the
 # sum of its tests' setup, call and teardown), started before every other file whatever their tier
 SLOWEST = ("e2e/test_local_pipeline.py", "environments/test_pipeline_aws.py", "environments/test_session_dag.py",
-           "faults/test_kill_at_write_boundaries.py", "faults/test_keys_and_delivery.py",
-           "terraform/test_data_lake.py", "faults/test_schema_drift.py", "terraform/test_ingestion.py",
-           "faults/test_types.py", "test_mwaa_requirements.py", "e2e/test_fan_out_locally.py")
+           "faults/test_keys_and_delivery.py", "glue/test_bronze_to_silver.py", "terraform/test_data_lake.py",
+           "terraform/test_ingestion.py", "faults/test_kill_at_write_boundaries.py", "faults/test_types.py",
+           "e2e/test_fan_out_locally.py", "terraform/test_orchestration.py", "faults/test_schema_drift.py")
 
 
 def _slow_first(path: str) -> int:

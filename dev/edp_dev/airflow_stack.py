@@ -106,6 +106,10 @@ def stack_env(port: int) -> dict[str, str]:
         # one api-server worker on a SQLite metadata DB: on a loaded laptop a task's first call can wait past
         # the 5 s default, and five such waits fail the task before it starts
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+        # the scheduler queues tasks before the api-server listens (standalone starts both at once; the
+        # api-server took 30 s beside the suite): 5 retries give up after ~15 s and the task then sits out its
+        # retry delay (5 min); 9 wait up to ~4 min (1, 2, 4... s, the wait capped at 90 s)
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "9",
     }
 
 
@@ -187,6 +191,7 @@ def start_stack(port: int | None = None, seed_customers: int | None = 200, timeo
     start_source(seed_customers)
     env = stack_env(port)
     ensure_admin_password(Path(env["AIRFLOW_HOME"]))
+    forget_clock_schedules(env)
     out = open_private_append(log_file())
     try:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
@@ -202,6 +207,23 @@ def start_stack(port: int | None = None, seed_customers: int | None = 200, timeo
         stop_stack(stop_source=False)
         raise
     return info
+
+
+def forget_clock_schedules(env: dict[str, str]) -> None:
+    """Store the DAGs as this stack loads them (clock schedules off) before its scheduler starts.
+
+    `edp demo` and `edp run` store each DAG with its clock schedule and its next due run (`dag.test` parses
+    with clocks on). A scheduler started on that database creates the due runs (last night's `edp_pipeline`,
+    the session sweep) in its first loop, before its dag-processor has re-parsed the files with the policy.
+    Those runs are what the policy exists to prevent, and their Gold Asset events interleave with the ones
+    a person's run makes. `airflow dags reserialize` under the stack's environment clears them first."""
+    if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
+        return  # nothing stored yet: the stack's own dag-processor is the first to store the DAGs
+    proc = subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "reserialize"], env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=env["AIRFLOW_HOME"])
+    if proc.returncode != 0:
+        raise RuntimeError(f"`airflow dags reserialize` (clearing the stored clock schedules) failed with exit "
+                           f"code {proc.returncode}:\n{(proc.stdout + proc.stderr)[-3000:]}")
 
 
 def _wait_healthy(proc: subprocess.Popen, info: StackInfo, timeout: float) -> None:

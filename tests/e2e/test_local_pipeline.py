@@ -212,6 +212,10 @@ def test_trigger_edp_pipeline_from_the_params_form_and_see_it_succeed(home, stac
     page.screenshot(path=str(shots / "plugin.png"))
     gold = wait_for_gold_consumer(page, info.url, run_id)
     assert gold["state"] == "success", gold
+    # clocks off: the demo stored edp_pipeline with last night's run due, and the stack started none of it
+    clocked = [r["dag_run_id"] for dag in (DAG_ID, "edp_session_sweep")
+               for r in api_get(page, info.url, f"/dags/{dag}/dagRuns")["dag_runs"] if r["run_type"] == "scheduled"]
+    assert not clocked, f"the stack started clock-scheduled runs: {clocked}"
 
 
 # -- secret hygiene over everything the scene left ---------------------------------------------------------
