@@ -14,7 +14,7 @@
 {%- endmacro %}
 
 {#
-  The values of an order-level column (order_date, customer_id) that changed or deleted orders and order items
+  The values of an order-level column (order_id, order_date, customer_id) that changed or deleted orders and order items
   count for, since `changed_after` of the `since` CTE. A PostgreSQL delete carries the key only, so a deleted
   order's values come from its tombstone (the merge keeps the deleted row's last values), and a deleted item's
   order from the current orders or, if the order went too, from its tombstone. Assumes an order keeps its

@@ -9,11 +9,7 @@
 -- depends_on: {{ ref('stg_deleted_order_items') }}
 -- depends_on: {{ ref('stg_deleted_customers') }}
 {{ config(
-    materialized='incremental',
     unique_key='customer_id',
-    incremental_strategy=('merge' if target.type == 'athena' else 'delete+insert'),
-    table_type='iceberg',
-    on_schema_change='append_new_columns',
     post_hook="delete from {{ this }} where customer_id in (select customer_id from {{ ref('stg_deleted_customers') }})"
 ) }}
 

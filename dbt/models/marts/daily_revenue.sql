@@ -8,11 +8,7 @@
 -- depends_on: {{ ref('stg_deleted_orders') }}
 -- depends_on: {{ ref('stg_deleted_order_items') }}
 {{ config(
-    materialized='incremental',
     unique_key='order_date',
-    incremental_strategy=('merge' if target.type == 'athena' else 'delete+insert'),
-    table_type='iceberg',
-    on_schema_change='append_new_columns',
     post_hook="delete from {{ this }} where order_count = 0"
 ) }}
 

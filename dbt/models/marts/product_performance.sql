@@ -1,20 +1,16 @@
 {#
-  Incremental by product: a run recomputes only the products whose row or order items changed or were deleted
-  since the last run, or whose items' orders did (an order's status decides whether its items count), each
-  product over all its items, so the figures stay exact (macros/incremental_gold.sql). A product deleted at
-  the source loses its row (the post-hook). Assumes an item keeps its product. `--full-refresh` rebuilds every
-  product.
+  Incremental by product: a run recomputes only the products whose row changed since the last run, the
+  products of every order that a change touched (the order's own row, since its status decides whether its
+  items count, or any of its items), and the products of deleted items; each over all its items, so the
+  figures stay exact (macros/incremental_gold.sql). A product deleted at the source loses its row (the
+  post-hook). Assumes an item keeps its product. `--full-refresh` rebuilds every product.
 #}
 -- the incremental branch and the post-hook read these; dbt parses with them off, so they are declared here
 -- depends_on: {{ ref('stg_deleted_orders') }}
 -- depends_on: {{ ref('stg_deleted_order_items') }}
 -- depends_on: {{ ref('stg_deleted_products') }}
 {{ config(
-    materialized='incremental',
     unique_key='product_id',
-    incremental_strategy=('merge' if target.type == 'athena' else 'delete+insert'),
-    table_type='iceberg',
-    on_schema_change='append_new_columns',
     post_hook="delete from {{ this }} where product_id in (select product_id from {{ ref('stg_deleted_products') }})"
 ) }}
 
@@ -31,16 +27,8 @@ since as (
     {{ changes_since() }}
 ),
 
-changed_orders as (
-    select orders.order_id
-    from orders
-    cross join since
-    where orders.changed_at > since.changed_after
-    union
-    select deleted.order_id
-    from {{ ref('stg_deleted_orders') }} as deleted
-    cross join since
-    where deleted.deleted_at > since.changed_after
+touched_orders as (
+    {{ touched_by_orders('order_id') }}
 ),
 
 touched_products as (
@@ -51,9 +39,7 @@ touched_products as (
     union
     select order_items.product_id
     from {{ ref('stg_order_items') }} as order_items
-    cross join since
-    where order_items.changed_at > since.changed_after
-        or order_items.order_id in (select order_id from changed_orders)
+    where order_items.order_id in (select order_id from touched_orders)
     union
     select deleted_items.product_id
     from {{ ref('stg_deleted_order_items') }} as deleted_items
