@@ -8,8 +8,10 @@ the repo's `dags/` and `plugins/`, the `local` target and the embedded source
 PostgreSQL started (and seeded when empty) first.
 
 Only what is triggered runs, by a person or by data: clock schedules are off
-(`edp_dev.dag_policy`, so opening the UI does not start last night's run) while
-Asset schedules stay on, so a pipeline run that updates the Gold Assets starts
+(`edp_dev.dag_policy`, so opening the UI does not start last night's run; the
+DAGs a demo or `edp run` stored with their clocks are re-stored without them
+before the scheduler starts, `forget_clock_schedules`) while Asset schedules
+stay on, so a pipeline run that updates the Gold Assets starts
 `edp_pipeline_on_gold`; DAGs are unpaused, so a run triggered from the UI starts
 at once.
 
