@@ -291,7 +291,9 @@ class BronzeToSilver:
         them finishes, and a crashed commit always has its predecessor. Runs after the bookmark is written:
         a crash here loses nothing, the next commit expires again."""
         hours, keep = self.retention
-        older_than = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - hours * 3600))
+        # to the microsecond: a cut-off cut to the second kept the snapshots committed earlier in that second
+        cutoff = time.time() - hours * 3600
+        older_than = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(cutoff)) + f".{int(cutoff % 1 * 1e6):06d}"
         expired = 0
         for name, table in self._existing_tables():
             # the procedure reads every manifest of the table even when nothing is old enough to go (0.4 s a

@@ -269,8 +269,33 @@ def test_old_snapshots_expire_and_their_files_go(spark, tmp_path):
             .collect()}
     on_disk = {p.as_uri() for p in (silver / "things" / "data").rglob("*.parquet")}
     assert {u.replace("file:///", "file:/") for u in on_disk} == {u.replace("file:///", "file:/") for u in live}
+    # with the default retention (168 h) nothing is old enough: the merge looks at the snapshots' times and skips
+    # the procedure, which would read every manifest to expire nothing
+    _write_bronze(bronze, "2026/01/06/20260106-000000000.parquet",
+                  [{"Op": "U", "dms_timestamp": ts, "dms_change_seq": "S6", "id": 1, "name": "v6"}], cdc=True)
+    recorded = RecordedSql(spark)
+    assert b2s.main(_argv(bronze, silver), spark=recorded)["expired_files"] == 0
+    assert any(".snapshots" in text for text in recorded.statements)
+    assert not [text for text in recorded.statements if "expire_snapshots" in text]
+    kept = {r["snapshot_id"] for r in spark.sql(f"SELECT snapshot_id FROM {_table(spark, silver, 'things')}.snapshots")
+            .collect()}
+    assert {r["snapshot_id"] for r in snapshots} < kept, "every snapshot stays, and the merge added its own"
     with pytest.raises(ValueError, match="--snapshots_retained"):
         b2s.main(argv[:-1] + ["0"], spark=spark)
+
+
+class RecordedSql:
+    """A Spark session that keeps the text of every `sql()` statement it is given (the rest is the session's)."""
+
+    def __init__(self, spark):
+        self._spark, self.statements = spark, []
+
+    def sql(self, text, *args, **kwargs):
+        self.statements.append(text)
+        return self._spark.sql(text, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._spark, name)
 
 
 def test_a_merge_writes_only_the_changes_and_compaction_applies_the_deletes(spark, tmp_path):
