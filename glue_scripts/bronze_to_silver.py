@@ -39,6 +39,7 @@ import operator
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -292,8 +293,7 @@ class BronzeToSilver:
         a crash here loses nothing, the next commit expires again."""
         hours, keep = self.retention
         # to the microsecond: a cut-off cut to the second kept the snapshots committed earlier in that second
-        cutoff = time.time() - hours * 3600
-        older_than = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(cutoff)) + f".{int(cutoff % 1 * 1e6):06d}"
+        older_than = datetime.fromtimestamp(time.time() - hours * 3600, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         expired = 0
         for name, table in self._existing_tables():
             # the procedure reads every manifest of the table even when nothing is old enough to go (0.4 s a

@@ -27,9 +27,8 @@ class Worker:
 
 
 def scheduler_for(workers: int):
-    option = SimpleNamespace(loadscopereorder=True, tx=[f"{workers}*popen"], numprocesses=workers, dist="loadfile")
-    config = SimpleNamespace(option=option, getvalue=lambda name: getattr(option, name),
-                             getoption=lambda name, default=None: getattr(option, name, default))
+    option = SimpleNamespace(loadscopereorder=True, tx=[f"{workers}*popen"])
+    config = SimpleNamespace(option=option, getvalue=lambda name: getattr(option, name))
     return pytest_xdist_make_scheduler(config, log=None)
 
 

@@ -116,15 +116,23 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+AIRFLOW = str(Path(sys.executable).parent / "airflow")  # the virtualenv's CLI
+
+
+def airflow_cli(args: list[str], env: dict[str, str]) -> None:
+    """Run one `airflow` command to its end; a failure raises with the end of what it printed."""
+    proc = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise RuntimeError(f"`airflow {' '.join(args)}` failed with exit code {proc.returncode}:\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+
+
 def ensure_metadata_db() -> None:
     """`airflow db migrate` once per state folder (it is idempotent but takes seconds)."""
     marker = local_paths().airflow_home / ".migrated"
     if marker.exists():
         return
-    airflow = str(Path(sys.executable).parent / "airflow")
-    proc = subprocess.run([airflow, "db", "migrate"], env=airflow_env(), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    airflow_cli(["db", "migrate"], airflow_env())
     marker.write_text("ok\n")
 
 

@@ -36,14 +36,13 @@ import secrets
 import signal
 import stat
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edp.settings import REPO_ROOT, local_paths
-from edp_dev.airflow_run import airflow_env
+from edp_dev.airflow_run import AIRFLOW, airflow_cli, airflow_env
 from edp_dev.dag_policy import CLOCKS_ENV, OFF
 from edp_dev.ports import free_port, port_is_free
 from edp_dev.private_files import PRIVATE_FILE, open_private_append, private_dir, write_private
@@ -196,7 +195,7 @@ def start_stack(port: int | None = None, seed_customers: int | None = 200, timeo
     forget_clock_schedules(env)
     out = open_private_append(log_file())
     try:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
+        proc = subprocess.Popen([AIRFLOW, "standalone"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=env["AIRFLOW_HOME"])
     finally:
@@ -221,11 +220,7 @@ def forget_clock_schedules(env: dict[str, str]) -> None:
     a person's run makes. `airflow dags reserialize` under the stack's environment clears them first."""
     if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
         return  # nothing stored yet: the stack's own dag-processor is the first to store the DAGs
-    proc = subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "reserialize"], env=env,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=env["AIRFLOW_HOME"])
-    if proc.returncode != 0:
-        raise RuntimeError(f"`airflow dags reserialize` (clearing the stored clock schedules) failed with exit "
-                           f"code {proc.returncode}:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    airflow_cli(["dags", "reserialize"], env)
 
 
 def _wait_healthy(proc: subprocess.Popen, info: StackInfo, timeout: float) -> None:
